@@ -1,0 +1,8 @@
+/**
+ * The one place the engine imports tfjs from. The full `@tensorflow/tfjs` package is used (not
+ * tfjs-core alone) because only it registers gradient functions; tfjs-node(-gpu), when present,
+ * registers its `tensorflow` backend on this same instance.
+ */
+import * as tf from '@tensorflow/tfjs';
+export { tf };
+export type Tensor = tf.Tensor;

@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/**
+ * The `sqsnn` command. Each subcommand lives in src/commands/<name>.ts and exports `run(argv)`;
+ * user errors (bad flags, bad input files) print one line and exit 2, never a stack trace.
+ */
+import { UsageError } from './args';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> }> = {
+  info: { summary: 'backend in use, versions, and why other backends were skipped', load: () => import('./commands/info') },
+};
+
+export class UserError extends Error {}
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(14)} ${v.summary}`);
+  return `usage: sqsnn <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nCommon options: --backend tensorflow|wasm|cpu (or SQSNN_BACKEND), --seed N`;
+}
+
+/** Errors whose message is the whole story for a user (as opposed to bugs, which keep their stack). */
+export function isUserError(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  const names = ['UsageError', 'UserError', 'CircuitError', 'MemoryBudgetError', 'DataError', 'SpecError', 'CheckpointError', 'QasmError', 'ConfigError', 'BackendError'];
+  return names.includes(e.constructor.name) || (e as { userError?: boolean }).userError === true;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage() + '\n');
+    return cmd ? 0 : 2;
+  }
+  const entry = COMMANDS[cmd];
+  if (!entry) {
+    process.stderr.write(`sqsnn: unknown command '${cmd}'\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    const mod = await entry.load();
+    await mod.run(rest);
+    return 0;
+  } catch (e) {
+    if (isUserError(e) || e instanceof UsageError) {
+      process.stderr.write(`sqsnn ${cmd}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e) => {
+      process.stderr.write(`sqsnn: internal error: ${(e as Error).stack ?? e}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,40 @@
+/**
+ * Every random draw flows from one seed: a seedrandom stream hands out seeds for tfjs's seeded ops
+ * and numbers for JavaScript-side choices (shuffles), so the same seed gives the same run.
+ */
+import seedrandom from 'seedrandom';
+import { tf, Tensor } from '../kernels/tf';
+
+export class Rng {
+  private readonly prng: seedrandom.PRNG;
+  constructor(readonly seed: number | string) {
+    this.prng = seedrandom(String(seed));
+  }
+  /** Uniform in [0, 1). */
+  next(): number {
+    return this.prng();
+  }
+  /** A fresh integer seed for a seeded tfjs op. */
+  nextSeed(): number {
+    return Math.floor(this.prng() * 2 ** 31);
+  }
+  /** A child stream, so that independent consumers do not shift each other's draws. */
+  fork(label: string): Rng {
+    return new Rng(`${this.seed}/${label}/${this.nextSeed()}`);
+  }
+  uniform(shape: number[]): Tensor {
+    return tf.randomUniform(shape, 0, 1, 'float32', this.nextSeed());
+  }
+  normal(shape: number[], std = 1): Tensor {
+    return tf.randomNormal(shape, 0, std, 'float32', this.nextSeed());
+  }
+  /** In-place Fisher–Yates shuffle. */
+  shuffle<T>(a: T[] | Int32Array): void {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = Math.floor(this.prng() * (i + 1));
+      const t = a[i];
+      a[i] = a[j];
+      a[j] = t;
+    }
+  }
+}
