@@ -6,3 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 export { tf };
 export type Tensor = tf.Tensor;
+
+/** tf.tidy for results that are plain objects of tensors (e.g. complex pairs), typed as given. */
+export function tidy<T>(f: () => T): T {
+  return tf.tidy(f as never) as T;
+}

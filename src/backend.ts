@@ -53,7 +53,11 @@ async function activate(name: BackendName, skipped: BackendReport['skipped']): P
     }
   }
   try {
-    if (await tf.setBackend(name)) return { ok: true };
+    if (await tf.setBackend(name)) {
+      // The cpu backend otherwise prints an advert for tfjs-node on first use.
+      if (name === 'cpu') (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+      return { ok: true };
+    }
     skipped.push({ backend: name, reason: 'backend did not initialise' });
   } catch (e) {
     skipped.push({ backend: name, reason: (e as Error).message });

@@ -6,6 +6,7 @@
 import { UsageError } from './args';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> }> = {
+  'neuron-trace': { summary: 'simulate one SQS neuron from a JSON spec (--spec FILE|-)', load: () => import('./commands/neuron-trace') },
   info: { summary: 'backend in use, versions, and why other backends were skipped', load: () => import('./commands/info') },
 };
 
@@ -19,7 +20,7 @@ function usage(): string {
 /** Errors whose message is the whole story for a user (as opposed to bugs, which keep their stack). */
 export function isUserError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
-  const names = ['UsageError', 'UserError', 'CircuitError', 'MemoryBudgetError', 'DataError', 'SpecError', 'CheckpointError', 'QasmError', 'ConfigError', 'BackendError'];
+  const names = ['UsageError', 'UserError', 'CircuitError', 'MemoryBudgetError', 'DataError', 'SpecError', 'CheckpointError', 'QasmError', 'ConfigError', 'BackendError', 'NoiseError'];
   return names.includes(e.constructor.name) || (e as { userError?: boolean }).userError === true;
 }
 

@@ -1,0 +1,32 @@
+/**
+ * Synapses: channel n of a neuron receives channel n of its presynaptic spikes,
+ * z[h, n, b] = Σ_p W[n, h, p] x[p, n, b] (+ bias). For one channel this is an ordinary dense layer.
+ */
+import { tf, Tensor } from './tf';
+
+/**
+ * Currents [H, N, B] from weights W [N, H, P], presynaptic spikes x [P, Nin, B] (Nin = N, or 1 to
+ * feed every channel the same input) and an optional bias [N, H, 1].
+ */
+export function synapseCurrents(weights: Tensor, pre: Tensor, bias?: Tensor): Tensor {
+  const [n, h, p] = weights.shape as number[];
+  const [pp, nin, b] = pre.shape as number[];
+  if (pp !== p) throw new Error(`synapse expects ${p} presynaptic neurons, got ${pp}`);
+  if (nin !== n && nin !== 1) throw new Error(`synapse expects 1 or ${n} presynaptic channels, got ${nin}`);
+  let z: Tensor;
+  if (n === 1) {
+    z = tf.matMul(tf.reshape(weights, [h, p]), tf.reshape(tf.slice(pre, [0, 0, 0], [p, 1, b]), [p, b]));
+    if (bias) z = tf.add(z, tf.reshape(bias, [h, 1]));
+    return tf.reshape(z, [h, 1, b]);
+  }
+  let x = tf.transpose(pre, [1, 0, 2]);
+  if (nin === 1) x = tf.tile(x, [n, 1, 1]);
+  z = tf.matMul(weights, x);
+  if (bias) z = tf.add(z, bias);
+  return tf.transpose(z, [1, 0, 2]);
+}
+
+/** Sum of several synapse contributions (e.g. a skip connection into the same layer). */
+export function addCurrents(parts: Tensor[]): Tensor {
+  return parts.length === 1 ? parts[0] : tf.addN(parts);
+}

@@ -1,0 +1,70 @@
+/**
+ * One interface for every neuron layer (SQS, QLIF, LIF, probabilistic): functional steps on tensors
+ * laid out [neurons, channels, batch], so a network can run them inside one gradient tape (BPTT) or
+ * one tidy (inference), plus the per-step eligibilities of the local rule for layers that have one.
+ */
+import { Tensor, tf } from '../../kernels/tf';
+import { Surrogate } from '../../kernels/statevector';
+import { Rng } from '../random';
+
+export interface StepContext {
+  rng: Rng;
+  /** True inside a gradient tape: use differentiable composed ops with surrogate spikes. */
+  train: boolean;
+  surrogate: Surrogate;
+}
+
+export interface StepResult<S> {
+  state: S;
+  /** Spikes [H, N, B] in {0, 1}. */
+  spikes: Tensor;
+  /** Probability of a spike [H, N, B] (for readout tie-breaks and surrogates). */
+  spikeProb: Tensor;
+  /** Probabilities of all 2^N outcomes [H, 2^N, B], for layers that measure several qubits. */
+  outcomeProbs?: Tensor;
+}
+
+export interface ForcedResult<S> extends StepResult<S> {
+  /** log p(forced outcome) [H, B]. */
+  logProb: Tensor;
+}
+
+/** What the local rule needs from one step of a layer with its state held fixed. */
+export interface Eligibility<S> extends ForcedResult<S> {
+  /** ∂ log p(y) / ∂ z [H, N, B]: the weight eligibility is this ⊗ presynaptic spikes. */
+  dLogPdCurrent: Tensor;
+  /** ∂ log p(y) / ∂ (intrinsic parameter), per variable name: [H, K, B]. */
+  dLogPdParams: Record<string, Tensor>;
+}
+
+export interface LocalOptions {
+  /** Finite shots per estimated probability (0 = exact). */
+  shots: number;
+}
+
+export interface NeuronLayer<S = unknown, P = unknown> {
+  readonly kind: string;
+  /** Number of neurons H. */
+  readonly size: number;
+  /** Channels (IO qubits) per neuron N. */
+  readonly channels: number;
+  /** Trainable intrinsic parameters, by name. */
+  readonly variables: Record<string, tf.Variable>;
+  /** Precompute what stays fixed over a sequence (e.g. unitaries); call inside the tape when training. */
+  prepare(): P;
+  initialState(batch: number): S;
+  step(prep: P, state: S, currents: Tensor, ctx: StepContext): StepResult<S>;
+  /** Teacher forcing: take the given spikes [H, N, B] instead of sampling. */
+  stepForced(prep: P, state: S, currents: Tensor, spikes: Tensor): ForcedResult<S>;
+  /** Local-rule eligibilities at outcome `spikes` (sampled or target), for layers that support it. */
+  eligibility?(prep: P, state: S, currents: Tensor, spikes: Tensor | null, ctx: StepContext, opts: LocalOptions): Eligibility<S>;
+  /** Tensors of the state, for disposal. */
+  stateTensors(state: S): Tensor[];
+  /** JSON description that recreates the layer (without parameter values). */
+  describe(): Record<string, unknown>;
+  dispose(): void;
+}
+
+export function countParams(vars: Record<string, tf.Variable>): number {
+  return Object.values(vars).reduce((s, v) => s + v.size, 0);
+}
