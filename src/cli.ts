@@ -7,6 +7,8 @@ import { UsageError } from './args';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> }> = {
   'neuron-trace': { summary: 'simulate one SQS neuron from a JSON spec (--spec FILE|-)', load: () => import('./commands/neuron-trace') },
+  train: { summary: 'train an SQSNN (or baseline) on a dataset', load: () => import('./commands/train') },
+  eval: { summary: 'evaluate a checkpoint: accuracy and confusion matrix', load: () => import('./commands/eval') },
   info: { summary: 'backend in use, versions, and why other backends were skipped', load: () => import('./commands/info') },
 };
 

@@ -1,0 +1,105 @@
+import * as fs from 'fs';
+import { bool, checkKnown, num, parseArgs, Parsed, str, UsageError } from '../args';
+import { initBackend } from '../backend';
+import { loadDataset } from '../data';
+import { Encoding, inputFeatures } from '../inputs';
+import { ruleNames } from '../learn/rule';
+import '../learn/local';
+import '../neurons/baselines';
+import { NetworkConfig } from '../network';
+import { ConfigError } from '../neurons/registry';
+import { readJsonInput } from '../spec';
+import { TrainConfig, layeredNetwork, trainRun } from '../train';
+
+export const TRAIN_FLAGS = [
+  'dataset', 'hidden', 'T', 'epochs', 'batch', 'lr', 'seed', 'rule', 'backend', 'out', 'limit-train', 'limit-test',
+  'resume', 'config', 'p-max', 'encoding', 'surrogate', 'clip', 'logit-scale', 'neuron', 'memory-qubits', 'io-qubits',
+  'ansatz', 'quiet', 'json', 'optimizer', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'local-lr-scale',
+];
+
+/** Defaults ← --config FILE ← flags. The config file may hold any TrainConfig field. */
+export function trainConfigFromArgs(p: Parsed): TrainConfig {
+  const file = str(p, 'config');
+  const fromFile = (file ? readJsonInput(file, '--config') : {}) as Partial<TrainConfig> & { hidden?: number[] };
+  const dataset = str(p, 'dataset') ?? fromFile.dataset ?? 'mnist';
+  const encName = str(p, 'encoding') ?? fromFile.encoding?.kind ?? 'rate';
+  if (encName !== 'rate' && encName !== 'events') throw new UsageError(`--encoding must be rate or events, got '${encName}'`);
+  const encoding: Encoding = encName === 'rate' ? { kind: 'rate', pMax: num(p, 'p-max', (fromFile.encoding as { pMax?: number })?.pMax ?? 0.5, { min: 0 }) as number } : { kind: 'events' };
+  const rule = str(p, 'rule') ?? fromFile.rule ?? 'bptt';
+  if (!ruleNames().includes(rule)) throw new UsageError(`--rule must be one of ${ruleNames().join(', ')}, got '${rule}'`);
+  const hiddenFlag = str(p, 'hidden');
+  const hidden = hiddenFlag !== undefined ? hiddenFlag.split(',').filter(Boolean).map((s) => {
+    const v = Number(s);
+    if (!Number.isInteger(v) || v < 1) throw new UsageError(`--hidden must be comma-separated layer sizes, got '${hiddenFlag}'`);
+    return v;
+  }) : fromFile.hidden ?? [64];
+  let network: NetworkConfig | undefined = fromFile.network;
+  if (!network || hiddenFlag !== undefined || str(p, 'neuron')) {
+    // Sizes come from the dataset; load its header cheaply via a 1-example load.
+    const probe = loadDataset(dataset, { limitTrain: 1, limitTest: 1 });
+    const neuron: Record<string, unknown> = { neuron: str(p, 'neuron') ?? 'sqs' };
+    const mq = num(p, 'memory-qubits', undefined, { integer: true, min: 0 });
+    if (mq !== undefined) neuron.memoryQubits = mq;
+    const ansatz = str(p, 'ansatz');
+    if (ansatz) neuron.ansatz = ansatz === 'paper' ? 'paper' : /^he(\d+)$/.test(ansatz) ? { type: 'hardware-efficient', layers: Number(ansatz.slice(2)) } : (() => { throw new UsageError(`--ansatz must be paper or heL (hardware-efficient with L layers), got '${ansatz}'`); })();
+    network = layeredNetwork(inputFeatures(probe.height * probe.width, encoding), hidden, probe.classes, neuron);
+  }
+  const lr = num(p, 'lr', fromFile.ruleConfig?.optimizer?.lr ?? 5e-4, { min: 0 }) as number;
+  const surrogate = (str(p, 'surrogate') ?? fromFile.ruleConfig?.bptt?.surrogate ?? 'straight-through') as TrainConfig['ruleConfig']['bptt']['surrogate'];
+  if (surrogate !== 'straight-through' && surrogate !== 'pq') throw new UsageError(`--surrogate must be straight-through or pq, got '${surrogate}'`);
+  const local = { ...((fromFile.ruleConfig?.local as Record<string, unknown>) ?? {}) };
+  if (str(p, 'shots') !== undefined) local.shots = num(p, 'shots', 0, { integer: true, min: 0 });
+  if (p.flags.spsa !== undefined) local.spsa = num(p, 'spsa', 0, { integer: true, min: 0 });
+  if (str(p, 'spsa-eps') !== undefined) local.spsaEpsilon = num(p, 'spsa-eps', 0.05, { min: 0 });
+  if (str(p, 'target-rate') !== undefined) local.targetRate = num(p, 'target-rate', 1, { min: 0, max: 1 });
+  const cfg: TrainConfig = {
+    dataset,
+    network,
+    steps: num(p, 'T', fromFile.steps ?? 5, { integer: true, min: 1 }) as number,
+    epochs: num(p, 'epochs', fromFile.epochs ?? 1, { integer: true, min: 1 }) as number,
+    batch: num(p, 'batch', fromFile.batch ?? 256, { integer: true, min: 1 }) as number,
+    seed: num(p, 'seed', fromFile.seed ?? 0, { integer: true }) as number,
+    rule,
+    encoding,
+    ruleConfig: {
+      ...(fromFile.ruleConfig ?? {}),
+      optimizer: {
+        ...(fromFile.ruleConfig?.optimizer ?? {}),
+        kind: (str(p, 'optimizer') ?? fromFile.ruleConfig?.optimizer?.kind ?? 'adam') as 'adam' | 'sgd',
+        lr,
+        clipNorm: num(p, 'clip', fromFile.ruleConfig?.optimizer?.clipNorm ?? 0, { min: 0 }),
+      },
+      bptt: { surrogate, logitScale: num(p, 'logit-scale', fromFile.ruleConfig?.bptt?.logitScale ?? 1) },
+      local,
+    },
+    limitTrain: num(p, 'limit-train', fromFile.limitTrain, { integer: true, min: 1 }),
+    limitTest: num(p, 'limit-test', fromFile.limitTest, { integer: true, min: 1 }),
+  };
+  return cfg;
+}
+
+function describeNetwork(n: NetworkConfig): string {
+  return [String(n.inputs), ...n.layers.map((l) => `${l.size}${l.neuron !== 'sqs' ? `(${l.neuron})` : ''}`)].join('-');
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const p = parseArgs(argv, ['resume', 'quiet', 'json']);
+  checkKnown(p, TRAIN_FLAGS);
+  const out = str(p, 'out');
+  if (!out) throw new UsageError('--out DIR is required (checkpoints and metrics.jsonl go there)');
+  const cfg = trainConfigFromArgs(p);
+  const backend = await initBackend(str(p, 'backend'));
+  const quiet = bool(p, 'quiet');
+  const log = (s: string) => quiet || process.stderr.write(s + '\n');
+  log(`sqsnn train: ${cfg.dataset} (${cfg.encoding.kind}${cfg.encoding.kind === 'rate' ? `, p_max ${cfg.encoding.pMax}` : ''}), network ${describeNetwork(cfg.network)}, rule ${cfg.rule}, T ${cfg.steps}, batch ${cfg.batch}, lr ${cfg.ruleConfig.optimizer.lr}, seed ${cfg.seed}, backend ${backend.backend}`);
+  const res = await trainRun(cfg, out, {
+    resume: bool(p, 'resume'),
+    quiet,
+    onEpoch: (m) => log(`epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, train acc ${(100 * m.trainAccuracy).toFixed(2)}%, test acc ${(100 * m.testAccuracy).toFixed(2)}%, ${m.seconds.toFixed(1)} s (${m.samplesPerSecond.toFixed(0)} samples/s), ${m.parameters} parameters`),
+  });
+  const last = res.metrics[res.metrics.length - 1];
+  if (bool(p, 'json')) process.stdout.write(JSON.stringify({ metrics: res.metrics, out }) + '\n');
+  else if (last) process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% after ${last.epoch} epoch(s); checkpoint in ${out}\n`);
+  res.network.dispose();
+  if (!fs.existsSync(out)) throw new ConfigError(`nothing was written to ${out}`);
+}

@@ -1,0 +1,61 @@
+/**
+ * Surrogate-gradient backpropagation through time (SPEC §4): tfjs autodiff through all T steps of
+ * the network, the memory state carrying gradient from step to step, and the sampled spikes passing
+ * gradient straight through or scaled by p(1−p). Loss: cross-entropy of spike counts / T.
+ */
+import { Surrogate } from '../../kernels/statevector';
+import { Tensor, tf } from '../../kernels/tf';
+import { Network, predict } from '../network';
+import { Rng } from '../random';
+import { Optimizer } from './optimizer';
+
+export interface BpttOptions {
+  surrogate: Surrogate;
+  /** Multiplier on counts/T before the softmax (1 = the paper's loss). */
+  logitScale?: number;
+}
+
+export interface BatchResult {
+  loss: number;
+  correct: number;
+  size: number;
+}
+
+/** Cross-entropy of softmax(scale·counts/T) against integer labels [B]. */
+export function countLoss(counts: Tensor, labels: Tensor, steps: number, scale = 1): Tensor {
+  const logits = tf.mul(tf.transpose(counts), scale / steps);
+  const classes = counts.shape[0] as number;
+  return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits);
+}
+
+/** Loss and gradients of one batch, without touching the parameters. */
+export function bpttGradients(
+  net: Network, inputs: Tensor, labels: Tensor, rng: Rng, opts: BpttOptions,
+): { loss: Tensor; grads: Record<string, Tensor>; predictions: Tensor } {
+  const named = net.namedVariables();
+  const names = Object.keys(named);
+  const steps = inputs.shape[0] as number;
+  let predictions: Tensor | null = null;
+  const { value, grads } = tf.variableGrads(() => {
+    const r = net.forward(inputs, { ctx: { rng, train: true, surrogate: opts.surrogate } });
+    predictions = tf.keep(predict(r.counts, r.probSum, steps));
+    return countLoss(r.counts, labels, steps, opts.logitScale ?? 1) as tf.Scalar;
+  }, Object.values(named));
+  const byName: Record<string, Tensor> = {};
+  for (const k of names) if (grads[named[k].name]) byName[k] = grads[named[k].name];
+  return { loss: value, grads: byName, predictions: predictions as unknown as Tensor };
+}
+
+/** One optimisation step on a batch; all tensors it creates are released. */
+export function bpttStep(net: Network, opt: Optimizer, inputs: Tensor, labels: Tensor, rng: Rng, opts: BpttOptions): BatchResult {
+  let loss = 0;
+  let correct = 0;
+  tf.tidy(() => {
+    const g = bpttGradients(net, inputs, labels, rng, opts);
+    opt.apply(g.grads);
+    loss = g.loss.dataSync()[0];
+    correct = tf.sum(tf.cast(tf.equal(g.predictions, tf.cast(labels, 'int32')), 'int32')).dataSync()[0];
+    g.predictions.dispose();
+  });
+  return { loss, correct, size: labels.shape[0] as number };
+}

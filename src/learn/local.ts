@@ -1,0 +1,2 @@
+/** The local learning rule registers itself here. */
+export {};

@@ -1,0 +1,80 @@
+/**
+ * Adam (and plain SGD) over named variables, with state keyed by the same stable names as
+ * checkpoints, so a resumed run continues exactly. Each parameter tensor is updated by one fused
+ * expression per step.
+ */
+import { Tensor, tf } from '../../kernels/tf';
+
+export interface OptimizerConfig {
+  kind: 'adam' | 'sgd';
+  lr: number;
+  beta1?: number;
+  beta2?: number;
+  epsilon?: number;
+  /** Clip the global gradient norm to this value (0 = off). */
+  clipNorm?: number;
+  /** Per-variable learning-rate multipliers, matched by name prefix (e.g. {"layer.0.": 2}). */
+  lrScale?: Record<string, number>;
+}
+
+export class Optimizer {
+  step = 0;
+  private readonly m: Record<string, tf.Variable> = {};
+  private readonly v: Record<string, tf.Variable> = {};
+
+  constructor(readonly vars: Record<string, tf.Variable>, readonly config: OptimizerConfig) {
+    if (!(config.lr > 0)) throw new Error(`learning rate must be > 0, got ${config.lr}`);
+    if (config.kind === 'adam')
+      for (const [k, x] of Object.entries(vars)) {
+        this.m[k] = tf.variable(tf.zerosLike(x), false);
+        this.v[k] = tf.variable(tf.zerosLike(x), false);
+      }
+  }
+
+  private scaleFor(name: string): number {
+    let s = 1;
+    for (const [prefix, f] of Object.entries(this.config.lrScale ?? {})) if (name.startsWith(prefix)) s = f;
+    return s;
+  }
+
+  /** Descend along `grads` (by variable name); missing names are left unchanged. Returns the pre-clip norm. */
+  apply(grads: Record<string, Tensor>): number {
+    this.step += 1;
+    const t = this.step;
+    const { lr, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, clipNorm = 0 } = this.config;
+    return tf.tidy(() => {
+      const names = Object.keys(grads).filter((k) => this.vars[k]);
+      const norm = Math.sqrt(names.reduce((s, k) => s + (tf.sum(tf.square(grads[k])).dataSync()[0] as number), 0));
+      const clip = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
+      for (const k of names) {
+        const g = clip === 1 ? grads[k] : tf.mul(grads[k], clip);
+        const rate = lr * this.scaleFor(k);
+        if (this.config.kind === 'sgd') {
+          this.vars[k].assign(tf.sub(this.vars[k], tf.mul(g, rate)));
+          continue;
+        }
+        const m = tf.add(tf.mul(this.m[k], beta1), tf.mul(g, 1 - beta1));
+        const v = tf.add(tf.mul(this.v[k], beta2), tf.mul(tf.square(g), 1 - beta2));
+        this.m[k].assign(m);
+        this.v[k].assign(v);
+        const stepSize = (rate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+        this.vars[k].assign(tf.sub(this.vars[k], tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), stepSize)));
+      }
+      return norm;
+    });
+  }
+
+  /** State tensors by name, for checkpoints. */
+  stateTensors(): Record<string, tf.Variable> {
+    const out: Record<string, tf.Variable> = {};
+    for (const k of Object.keys(this.m)) {
+      out[`adam.m.${k}`] = this.m[k];
+      out[`adam.v.${k}`] = this.v[k];
+    }
+    return out;
+  }
+
+  dispose(): void {
+    for (const x of [...Object.values(this.m), ...Object.values(this.v)]) x.dispose();
+  }
+}

@@ -1,0 +1,2 @@
+/** Baseline neurons register here (QLIF, LIF, probabilistic). */
+export {};

@@ -1,0 +1,35 @@
+/**
+ * Neuron kinds by name, so networks, checkpoints and experiment configs describe layers as data.
+ * Baseline neurons register themselves here too.
+ */
+import { NeuronLayer } from './layer';
+import { SqsLayer, SqsLayerConfig } from './sqs';
+
+export class ConfigError extends Error {}
+
+export interface LayerConfig {
+  neuron: string;
+  size: number;
+  [option: string]: unknown;
+}
+
+type Factory = (cfg: LayerConfig, seed: number) => NeuronLayer;
+
+const FACTORIES: Record<string, Factory> = {
+  sqs: (cfg, seed) => new SqsLayer(cfg as unknown as SqsLayerConfig, { seed }),
+};
+
+export function registerNeuron(kind: string, factory: Factory): void {
+  FACTORIES[kind] = factory;
+}
+
+export function neuronKinds(): string[] {
+  return Object.keys(FACTORIES);
+}
+
+export function createLayer(cfg: LayerConfig, seed: number): NeuronLayer {
+  const f = FACTORIES[cfg.neuron];
+  if (!f) throw new ConfigError(`unknown neuron kind '${cfg.neuron}'; known: ${neuronKinds().join(', ')}`);
+  if (!Number.isInteger(cfg.size) || cfg.size < 1) throw new ConfigError(`layer size must be an integer ≥ 1, got ${cfg.size}`);
+  return f(cfg, seed);
+}

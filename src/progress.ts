@@ -1,0 +1,47 @@
+/**
+ * A progress line on stderr: a bar with fields (loss, accuracy, samples/s, ETA). On a terminal it
+ * redraws in place; in logs it prints a line every 10 % so CI output stays short.
+ */
+export class Progress {
+  private readonly start = Date.now();
+  private lastDecile = -1;
+  private readonly tty = Boolean(process.stderr.isTTY);
+
+  constructor(private readonly label: string, private readonly total: number, private readonly quiet = false) {}
+
+  update(done: number, fields: Record<string, string | number>): void {
+    if (this.quiet) return;
+    const frac = this.total > 0 ? Math.min(1, done / this.total) : 1;
+    const elapsed = (Date.now() - this.start) / 1000;
+    const eta = frac > 0 ? (elapsed * (1 - frac)) / frac : 0;
+    const width = 24;
+    const filled = Math.round(frac * width);
+    const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
+    const f = Object.entries(fields).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join('  ');
+    const line = `${this.label} ${bar} ${(100 * frac).toFixed(0).padStart(3)}%  ${f}  ${elapsed.toFixed(0)}s<${fmtTime(eta)}`;
+    if (this.tty) process.stderr.write(`\r${line}\x1b[K`);
+    else {
+      const decile = Math.floor(frac * 10);
+      if (decile > this.lastDecile) {
+        this.lastDecile = decile;
+        process.stderr.write(line + '\n');
+      }
+    }
+  }
+
+  done(): void {
+    if (!this.quiet && this.tty) process.stderr.write('\n');
+  }
+}
+
+function fmt(v: number): string {
+  if (Number.isInteger(v)) return String(v);
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3);
+}
+
+export function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  if (s < 60) return `${s.toFixed(0)}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
+}
