@@ -26,7 +26,7 @@ export interface Circuit extends CircuitSpec {
   totalQubits: number;
   dim: number;
   ops: GateOp[];
-  /** Index of the last op of each layer in `ops`. */
+  /** Index of the last op of each layer in `ops` (an empty layer repeats the previous index). */
   layerEnds: number[];
   /** Distinct parameter names, in order of first appearance: the columns of θ. */
   paramNames: string[];
@@ -90,7 +90,8 @@ export function compileCircuit(spec: CircuitSpec): Circuit {
     totalQubits: total,
     dim: 2 ** total,
     ops,
-    layerEnds: layerEnds.filter((e, i) => e >= 0 && (i === 0 || e !== layerEnds[i - 1])),
+    // An empty layer is idle time: noise still acts after it.
+    layerEnds,
     paramNames,
     occurrenceParam,
     opOccurrence,

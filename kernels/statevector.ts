@@ -49,7 +49,9 @@ export function inputState(io: Complex, mem: Complex): Complex {
 /** |0…0⟩ memory for R rows and B samples. */
 export function initialMemory(rows: number, memoryQubits: number, batch: number): Complex {
   const dm = 2 ** memoryQubits;
-  const re = tf.concat([tf.ones([rows, 1, batch]), tf.zeros([rows, dm - 1, batch])].filter((t) => t.shape[1] !== 0), 1);
+  const first = new Float32Array(dm);
+  first[0] = 1;
+  const re = tf.tidy(() => tf.tile(tf.reshape(tf.tensor1d(first), [1, dm, 1]), [rows, 1, batch]));
   return { re, im: tf.zeros([rows, dm, batch]) };
 }
 
