@@ -99,6 +99,10 @@ export function realBlock(a: Complex): Tensor {
   return tf.concat([top, bottom], ax - 1);
 }
 
+export function ctile(a: Complex, reps: number[]): Complex {
+  return { re: tf.tile(a.re, reps), im: tf.tile(a.im, reps) };
+}
+
 export function cdispose(...xs: (Complex | undefined)[]): void {
   for (const x of xs) {
     if (!x) continue;

@@ -10,6 +10,8 @@ import { CheckpointError, hasCheckpoint, loadCheckpoint, restoreVariables, saveC
 import { Dataset, batches, epochOrder, gatherImages, gatherLabels, loadDataset } from './data';
 import { Encoding, encodeImages, inputFeatures } from './inputs';
 import { LearningRule, RuleConfig, createRule } from './learn/rule';
+import './learn/local';
+import './neurons/baselines';
 import { Network, NetworkConfig, predict } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
 import { Progress } from './progress';

@@ -1,2 +1,207 @@
-/** The local learning rule registers itself here. */
-export {};
+/**
+ * The local, hardware-friendly learning rule (SPEC §4): no backpropagation. At each step every
+ * neuron measures its own eligibility e = ∇ log p(y | memory, current) (parameter shifts, memory
+ * held fixed); output neurons are teacher-forced to their targets and ascend e; hidden neurons
+ * ascend (ℓ_t − b)·e, with ℓ_t = Σ_outputs log p(y*_t) broadcast and b a running-mean baseline.
+ * All neurons, shifts and samples of a batch are evaluated together; each parameter tensor gets
+ * one fused update per batch.
+ */
+import { Tensor, tf } from '../../kernels/tf';
+import { Network, predict } from '../network';
+import { Eligibility, NeuronLayer, StepContext } from '../neurons/layer';
+import { Rng } from '../random';
+import { BatchResult } from './bptt';
+import { Optimizer } from './optimizer';
+import { LearningRule, RuleConfig, registerRule } from './rule';
+
+export interface LocalConfig {
+  /** Shots per estimated probability (0 = exact probabilities). */
+  shots?: number;
+  /** SPSA perturbations for the synaptic weights instead of the encoding shift (0 = off). */
+  spsa?: number;
+  spsaEpsilon?: number;
+  /** Probability that the label's output neuron is told to spike at a step (others: offRate). */
+  targetRate?: number;
+  offRate?: number;
+  /** Running-mean momentum of the baseline b. */
+  baselineMomentum?: number;
+}
+
+/** Output targets [T, H, 1, B]: label neuron spikes with targetRate, the others with offRate. */
+export function outputTargets(labels: Tensor, classes: number, steps: number, rng: Rng, on = 1, off = 0): Tensor {
+  return tf.tidy(() => {
+    const b = labels.shape[0] as number;
+    const rate = tf.add(tf.mul(tf.transpose(tf.oneHot(tf.cast(labels, 'int32'), classes)), on - off), off); // [H, B]
+    const u = tf.randomUniform([steps, classes, 1, b], 0, 1, 'float32', rng.nextSeed());
+    return tf.cast(tf.less(u, tf.reshape(rate, [1, classes, 1, b])), 'float32');
+  });
+}
+
+/** Σ_b s_b e[h, n, b] ⊗ x[p, n, b] → [N, H, P] (the weight update of one synapse). */
+function outerOverBatch(e: Tensor, pre: Tensor): Tensor {
+  const [h, n, b] = e.shape as number[];
+  const [p, nin] = pre.shape as number[];
+  if (n === 1) return tf.reshape(tf.matMul(tf.reshape(e, [h, b]), tf.reshape(pre, [p, b]), false, true), [1, h, p]);
+  let x = tf.transpose(pre, [1, 0, 2]);
+  if (nin === 1) x = tf.tile(x, [n, 1, 1]);
+  return tf.matMul(tf.transpose(e, [1, 0, 2]), x, false, true);
+}
+
+export class LocalRule implements LearningRule {
+  readonly name = 'local';
+  readonly optimizer: Optimizer;
+  private baseline = 0;
+  private baselineReady = false;
+  private readonly cfg: Required<LocalConfig>;
+
+  constructor(private readonly net: Network, ruleCfg: RuleConfig) {
+    const c = (ruleCfg.local ?? {}) as LocalConfig;
+    this.cfg = {
+      shots: c.shots ?? 0,
+      spsa: c.spsa ?? 0,
+      spsaEpsilon: c.spsaEpsilon ?? 0.05,
+      targetRate: c.targetRate ?? 1,
+      offRate: c.offRate ?? 0,
+      baselineMomentum: c.baselineMomentum ?? 0.9,
+    };
+    for (const [i, l] of net.layers.entries())
+      if (!l.eligibility) throw new Error(`layer ${i} (${l.kind}) has no local rule; use --rule bptt`);
+    this.optimizer = new Optimizer(net.namedVariables(), ruleCfg.optimizer);
+  }
+
+  /** Ascent directions Σ_t Σ_b signal·e for every named variable, plus the batch's metrics. */
+  estimate(inputs: Tensor, labels: Tensor, rng: Rng): { grads: Record<string, Tensor>; loss: Tensor; predictions: Tensor; signalMean: number } {
+    const net = this.net;
+    const [steps, p, b] = inputs.shape as number[];
+    const last = net.layers.length - 1;
+    const ctx: StepContext = { rng, train: false, surrogate: 'straight-through' };
+    const preps = net.layers.map((l) => l.prepare({ local: true }));
+    let states = net.layers.map((l) => l.initialState(b));
+    const targets = outputTargets(labels, net.output.size, steps, rng, this.cfg.targetRate, this.cfg.offRate);
+    const acc: Record<string, Tensor> = {};
+    const add = (name: string, t: Tensor) => (acc[name] = acc[name] ? tf.add(acc[name], t) : t);
+    let logLik: Tensor = tf.zeros([b]);
+    let probSum: Tensor | null = null;
+    let signalSum = 0;
+    for (let t = 0; t < steps; t++) {
+      const x = tf.reshape(tf.slice(inputs, [t, 0, 0], [1, p, b]), [p, 1, b]);
+      const outputs: Tensor[] = [];
+      const el: Eligibility<unknown>[] = [];
+      const currents: Tensor[] = [];
+      net.layers.forEach((layer: NeuronLayer, i) => {
+        const z = net.currentsInto(i, outputs, x);
+        const y = i === last ? tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0]) : null;
+        const e = (layer.eligibility as NonNullable<NeuronLayer['eligibility']>)(preps[i], states[i], z, y, ctx, { shots: this.cfg.shots });
+        el.push(e);
+        currents.push(z);
+        outputs.push(e.spikes);
+      });
+      states = el.map((e) => e.state);
+      const lt = tf.sum(el[last].logProb, 0); // ℓ_t [B]
+      logLik = tf.add(logLik, lt);
+      const outProb = tf.reshape(el[last].spikeProb, [net.classes, b]);
+      probSum = probSum ? tf.add(probSum, outProb) : outProb;
+      const centred = tf.sub(lt, this.baseline);
+      signalSum += tf.mean(lt).dataSync()[0];
+      el.forEach((e, i) => {
+        // Output neurons: signal 1; hidden neurons: ℓ_t − b, per sample.
+        const sig = i === last ? null : tf.reshape(centred, [1, 1, b]);
+        const scaled = (g: Tensor) => (sig ? tf.mul(g, sig) : g);
+        for (const [k, g] of Object.entries(e.dLogPdParams)) add(`layer.${i}.${k}`, tf.sum(scaled(g), 2));
+        const ez = this.cfg.spsa > 0 ? null : scaled(e.dLogPdCurrent);
+        if (ez && net.biases[i]) add(`layer.${i}.bias`, tf.transpose(tf.sum(ez, 2, true), [1, 0, 2]));
+        for (const s of net.synapses.filter((q) => q.to === i)) {
+          const pre = s.from < 0 ? x : outputs[s.from];
+          const name = `synapse.${s.from}.${s.to}.weight`;
+          if (ez) add(name, outerOverBatch(ez, pre));
+          else add(name, this.spsaWeights(e, currents[i], s.weight, pre, sig, rng));
+        }
+        if (!ez && net.biases[i]) add(`layer.${i}.bias`, this.spsaBias(e, currents[i], sig, rng));
+      });
+    }
+    const lossPerSample = tf.neg(tf.div(logLik, steps));
+    const predictions = predict(tf.zeros([net.classes, b]), probSum as unknown as Tensor, steps);
+    return { grads: acc, loss: tf.mean(lossPerSample), predictions, signalMean: signalSum / steps };
+  }
+
+  /** SPSA on one synapse: Δ ∈ {±1}^{N×H×P}, z± = z ± εΔx, ĝ = (p₊ − p₋)/(2ε)·Δ, divided by p. */
+  private spsaWeights(e: Eligibility<unknown>, z: Tensor, w: Tensor, pre: Tensor, sig: Tensor | null, rng: Rng): Tensor {
+    const { spsa, spsaEpsilon: eps } = this.cfg;
+    const probAt = e.probAt as (z: Tensor) => Tensor;
+    const p = tf.exp(e.logProb);
+    let sum: Tensor | null = null;
+    for (let j = 0; j < spsa; j++) {
+      const delta = tf.sub(tf.mul(tf.cast(tf.less(tf.randomUniform(w.shape, 0, 1, 'float32', rng.nextSeed()), 0.5), 'float32'), 2), 1);
+      const dz = tf.mul(this.synapseOnly(delta, pre), eps);
+      const diff = tf.div(tf.sub(probAt(tf.add(z, dz)), probAt(tf.sub(z, dz))), tf.mul(tf.maximum(p, 1e-12), 2 * eps)); // [H, B]
+      let coef = tf.sum(sig ? tf.mul(diff, tf.reshape(sig, [1, -1])) : diff, 1); // [H]
+      coef = tf.reshape(coef, [1, -1, 1]);
+      const g = tf.mul(delta, coef);
+      sum = sum ? tf.add(sum, g) : g;
+    }
+    return tf.div(sum as unknown as Tensor, spsa);
+  }
+
+  private spsaBias(e: Eligibility<unknown>, z: Tensor, sig: Tensor | null, rng: Rng): Tensor {
+    const [h, n] = z.shape as number[];
+    const { spsa, spsaEpsilon: eps } = this.cfg;
+    const probAt = e.probAt as (z: Tensor) => Tensor;
+    const p = tf.exp(e.logProb);
+    let sum: Tensor | null = null;
+    for (let j = 0; j < spsa; j++) {
+      const delta = tf.sub(tf.mul(tf.cast(tf.less(tf.randomUniform([h, n, 1], 0, 1, 'float32', rng.nextSeed()), 0.5), 'float32'), 2), 1);
+      const diff = tf.div(tf.sub(probAt(tf.add(z, tf.mul(delta, eps))), probAt(tf.sub(z, tf.mul(delta, eps)))), tf.mul(tf.maximum(p, 1e-12), 2 * eps));
+      const coef = tf.reshape(tf.sum(sig ? tf.mul(diff, tf.reshape(sig, [1, -1])) : diff, 1), [h, 1, 1]);
+      const g = tf.transpose(tf.mul(delta, coef), [1, 0, 2]);
+      sum = sum ? tf.add(sum, g) : g;
+    }
+    return tf.div(sum as unknown as Tensor, spsa);
+  }
+
+  /** Currents [H, N, B] produced by weights alone (no bias), for perturbations. */
+  private synapseOnly(w: Tensor, pre: Tensor): Tensor {
+    const [n, h, p] = w.shape as number[];
+    const b = pre.shape[2] as number;
+    if (n === 1) return tf.reshape(tf.matMul(tf.reshape(w, [h, p]), tf.reshape(tf.slice(pre, [0, 0, 0], [p, 1, b]), [p, b])), [h, 1, b]);
+    let x = tf.transpose(pre, [1, 0, 2]);
+    if (pre.shape[1] === 1) x = tf.tile(x, [n, 1, 1]);
+    return tf.transpose(tf.matMul(w, x), [1, 0, 2]);
+  }
+
+  trainBatch(inputs: Tensor, labels: Tensor, rng: Rng): BatchResult {
+    const b = labels.shape[0] as number;
+    let loss = 0;
+    let correct = 0;
+    let signal = 0;
+    tf.tidy(() => {
+      const r = this.estimate(inputs, labels, rng);
+      // The optimiser descends; the rule ascends the log-likelihood: negate, average over the batch.
+      const grads: Record<string, Tensor> = {};
+      for (const [k, g] of Object.entries(r.grads)) grads[k] = tf.div(g, -b);
+      this.optimizer.apply(grads);
+      loss = r.loss.dataSync()[0];
+      correct = tf.sum(tf.cast(tf.equal(r.predictions, tf.cast(labels, 'int32')), 'int32')).dataSync()[0];
+      signal = r.signalMean;
+    });
+    const mu = this.cfg.baselineMomentum;
+    this.baseline = this.baselineReady ? mu * this.baseline + (1 - mu) * signal : signal;
+    this.baselineReady = true;
+    return { loss, correct, size: b };
+  }
+
+  saveState(): Record<string, unknown> {
+    return { step: this.optimizer.step, baseline: this.baseline, baselineReady: this.baselineReady };
+  }
+
+  loadState(s: Record<string, unknown>): void {
+    this.optimizer.step = Number(s.step ?? 0);
+    this.baseline = Number(s.baseline ?? 0);
+    this.baselineReady = Boolean(s.baselineReady);
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+registerRule('local', (net, cfg) => new LocalRule(net, cfg));

@@ -35,11 +35,15 @@ export interface Eligibility<S> extends ForcedResult<S> {
   dLogPdCurrent: Tensor;
   /** ∂ log p(y) / ∂ (intrinsic parameter), per variable name: [H, K, B]. */
   dLogPdParams: Record<string, Tensor>;
+  /** log p(y) of the taken outcome as a function of the current, for SPSA: [H, B] at currents z'. */
+  probAt?: (currents: Tensor) => Tensor;
 }
 
 export interface LocalOptions {
   /** Finite shots per estimated probability (0 = exact). */
   shots: number;
+  /** Use the (inexact for controlled rotations) two-term rule everywhere: for demonstrations only. */
+  twoTermOnly?: boolean;
 }
 
 export interface NeuronLayer<S = unknown, P = unknown> {
@@ -51,7 +55,7 @@ export interface NeuronLayer<S = unknown, P = unknown> {
   /** Trainable intrinsic parameters, by name. */
   readonly variables: Record<string, tf.Variable>;
   /** Precompute what stays fixed over a sequence (e.g. unitaries); call inside the tape when training. */
-  prepare(): P;
+  prepare(opts?: { local?: boolean }): P;
   initialState(batch: number): S;
   step(prep: P, state: S, currents: Tensor, ctx: StepContext): StepResult<S>;
   /** Teacher forcing: take the given spikes [H, N, B] instead of sampling. */

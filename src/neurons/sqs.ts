@@ -3,20 +3,24 @@
  * structure with per-neuron angles θ [H, K]. The memory is a pure state per neuron and sample.
  */
 import { Circuit, occurrenceAngles } from '../../kernels/circuit';
-import { Complex } from '../../kernels/complex';
-import { circuitUnitary, preferDense } from '../../kernels/evolve';
+import { Complex, ctile } from '../../kernels/complex';
+import { circuitUnitary, evolveDense, evolveGates, preferDense } from '../../kernels/evolve';
+import { ShiftTable, combineShifts, encodingShifts, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
 import { assertFits } from '../../kernels/memory';
 import {
   encodingAngles,
   initialMemory,
+  inputState,
+  ioAmplitudes,
   oneHotFromBits,
+  outcomeProbabilities,
   perQubit,
   sqsStep,
   surrogateSpikes,
 } from '../../kernels/statevector';
 import { Tensor, tf } from '../../kernels/tf';
 import { AnsatzSpec, circuitFromAnsatz } from '../spec';
-import { ForcedResult, NeuronLayer, StepContext, StepResult } from './layer';
+import { Eligibility, ForcedResult, LocalOptions, NeuronLayer, StepContext, StepResult } from './layer';
 
 export interface SqsLayerConfig {
   size: number;
@@ -35,6 +39,14 @@ export interface SqsPrep {
   /** Per-occurrence angles [H, G]. */
   angles: Tensor;
   unitary?: Complex;
+  /** For the local rule: every parameter-shifted circuit, stacked shift-major along the rows. */
+  shifts?: { table: ShiftTable; angles: Tensor; unitary?: Complex };
+}
+
+/** Eligibility of an SQS layer, with the raw encoding-angle derivative kept for `neuron-grad`. */
+export interface SqsEligibility extends Eligibility<SqsState> {
+  /** ∂ log p(y) / ∂ φ_n [H, N, B], unmasked. */
+  dLogPdEncoding: Tensor;
 }
 
 export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
@@ -68,9 +80,78 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     if (this.dense) assertFits(`dense unitaries of ${this.size} neurons`, this.size, this.circuit.dim * this.circuit.dim);
   }
 
-  prepare(): SqsPrep {
+  prepare(opts: { local?: boolean; twoTermOnly?: boolean } = {}): SqsPrep {
     const angles = occurrenceAngles(this.circuit, this.theta);
-    return this.dense ? { angles, unitary: circuitUnitary(this.circuit, angles) } : { angles };
+    const prep: SqsPrep = this.dense ? { angles, unitary: circuitUnitary(this.circuit, angles) } : { angles };
+    if (opts.local) {
+      const table = shiftTable(this.circuit, opts.twoTermOnly ? 'two-term' : 'exact');
+      const shifted = shiftedAngles(table, angles);
+      prep.shifts = { table, angles: shifted, ...(this.dense ? { unitary: circuitUnitary(this.circuit, shifted) } : {}) };
+    }
+    return prep;
+  }
+
+  /** Evolve register states [S·H, D, B] whose rows are S copies of this layer's rows. */
+  private evolveTiled(copies: number, prep: SqsPrep, state: Complex): Complex {
+    if (prep.unitary) return evolveDense(copies === 1 ? prep.unitary : ctile(prep.unitary, [copies, 1, 1]), state);
+    return evolveGates(this.circuit, copies === 1 ? prep.angles : tf.tile(prep.angles, [copies, 1]), state);
+  }
+
+  /**
+   * Local-rule eligibilities with the memory held fixed: ∂p/∂θ by the exact shift rules (all
+   * shifted circuits in one batched evaluation along a leading shift axis), ∂p/∂φ by the two-term
+   * shift of the encoding RX, divided by p(y). With `shots`, every probability is a frequency.
+   */
+  eligibility(prep: SqsPrep, state: SqsState, currents: Tensor, spikes: Tensor | null, ctx: StepContext, opts: LocalOptions): SqsEligibility {
+    if (!prep.shifts) throw new Error('eligibility needs prepare({ local: true })');
+    const h = this.size;
+    const n = this.channels;
+    const b = currents.shape[2] as number;
+    const k = this.circuit.paramNames.length;
+    const phi = encodingAngles(currents);
+    const base = sqsStep({
+      circuit: this.circuit, unitary: prep.unitary, angles: prep.angles, mem: state.mem, phi,
+      ...(spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) }),
+    });
+    const oneHot = base.oneHot;
+    const takenProb = (psi: Complex, copies: number): Tensor => {
+      const probs = tf.reshape(outcomeProbabilities(psi, n), [copies, h, 2 ** n, b]);
+      return tf.sum(tf.mul(probs, tf.expandDims(oneHot, 0)), 2);
+    };
+    const estimate = (p: Tensor) => shotEstimate(p, opts.shots, ctx.rng.nextSeed());
+    // Circuit-angle shifts: the same input state through every shifted circuit.
+    const s = prep.shifts.table.size;
+    const input = inputState(ioAmplitudes(phi), state.mem);
+    let dpdTheta: Tensor;
+    if (s > 0) {
+      const psiS = prep.shifts.unitary
+        ? evolveDense(prep.shifts.unitary, ctile(input, [s, 1, 1]))
+        : evolveGates(this.circuit, prep.shifts.angles, ctile(input, [s, 1, 1]));
+      dpdTheta = combineShifts(prep.shifts.table, k, estimate(takenProb(psiS, s)));
+    } else dpdTheta = tf.zeros([h, 0, b]);
+    // Encoding shifts: φ_n ± π/2, one IO qubit at a time, through the unshifted circuit.
+    const phiS = tf.reshape(encodingShifts(phi), [2 * n * h, n, b]);
+    const psiE = this.evolveTiled(2 * n, prep, inputState(ioAmplitudes(phiS), ctile(state.mem, [2 * n, 1, 1])));
+    const pE = tf.reshape(estimate(takenProb(psiE, 2 * n)), [2, n, h, b]);
+    const dpdPhi = tf.transpose(tf.mul(tf.sub(tf.squeeze(tf.slice(pE, [0, 0, 0, 0], [1, n, h, b]), [0]), tf.squeeze(tf.slice(pE, [1, 0, 0, 0], [1, n, h, b]), [0])), 0.5), [1, 0, 2]);
+    const p = estimate(base.prob);
+    // 1/p, and no update where the (estimated) probability is zero.
+    const inv = tf.div(tf.cast(tf.greater(p, 0), 'float32'), tf.maximum(p, 1e-12));
+    const dLogPdEncoding = tf.mul(dpdPhi, tf.expandDims(inv, 1));
+    const active = tf.cast(tf.greater(currents, 0), 'float32');
+    const bits = spikes ?? perQubit(oneHot, n);
+    return {
+      state: { mem: base.mem },
+      spikes: bits,
+      spikeProb: perQubit(base.probs, n),
+      outcomeProbs: base.probs,
+      logProb: tf.log(tf.maximum(opts.shots > 0 ? p : base.prob, opts.shots > 0 ? 0.5 / opts.shots : 1e-30)),
+      dLogPdCurrent: tf.mul(tf.mul(dLogPdEncoding, active), Math.PI),
+      dLogPdEncoding,
+      dLogPdParams: { theta: tf.mul(dpdTheta, tf.expandDims(inv, 1)) },
+      probAt: (z: Tensor) =>
+        estimate(sqsStep({ circuit: this.circuit, unitary: prep.unitary, angles: prep.angles, mem: state.mem, phi: encodingAngles(z), forced: oneHot }).prob),
+    };
   }
 
   initialState(batch: number): SqsState {
