@@ -10,6 +10,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (ar
   'neuron-grad': { summary: 'local eligibilities ∂log p/∂θ of one neuron (--spec FILE|-)', load: () => import('./commands/neuron-grad') },
   train: { summary: 'train an SQSNN (or baseline) on a dataset', load: () => import('./commands/train') },
   eval: { summary: 'evaluate a checkpoint: accuracy and confusion matrix', load: () => import('./commands/eval') },
+  'export-qasm': { summary: 'OpenQASM 2/3 program of a neuron or layer for a device (--spec FILE|- or --checkpoint DIR)', load: () => import('./commands/export-qasm') },
+  likelihood: { summary: 'log-likelihood of device spike records under the model (--spec FILE --shots FILE)', load: () => import('./commands/likelihood') },
   info: { summary: 'backend in use, versions, and why other backends were skipped', load: () => import('./commands/info') },
 };
 
