@@ -69,6 +69,9 @@ export function outcomeProbabilities(psi: Complex, ioQubits: number): Tensor {
  */
 export const sampleOneHot: (probs: Tensor, uniforms: Tensor) => Tensor = tf.customGrad(
   ((probs: Tensor, uniforms: Tensor) => {
+    // Gradient functions run after the forward tidy: they may only use dy and saved tensors.
+    const probShape = probs.shape;
+    const uShape = uniforms.shape;
     const [r, k, b] = probs.shape as number[];
     let value: Tensor;
     if (k === 2) {
@@ -84,7 +87,7 @@ export const sampleOneHot: (probs: Tensor, uniforms: Tensor) => Tensor = tf.cust
       const y = tf.sum(below, 1, true);
       value = tf.cast(tf.equal(y, tf.reshape(tf.range(0, k, 1, 'float32'), [1, k, 1])), 'float32');
     }
-    return { value, gradFunc: (dy: Tensor) => [tf.zerosLike(probs), tf.zerosLike(uniforms)] };
+    return { value, gradFunc: () => [tf.zeros(probShape), tf.zeros(uShape)] };
   }) as any,
 ) as any;
 
@@ -134,10 +137,14 @@ export type Surrogate = 'straight-through' | 'pq';
  * unchanged (straight-through) or scaled by p(1−p).
  */
 export function surrogateSpikes(marginals: Tensor, bits: Tensor, kind: Surrogate): Tensor {
-  const f = tf.customGrad(((p: Tensor, s: Tensor) => ({
-    value: tf.clone(s),
-    gradFunc: (dy: Tensor) => [kind === 'pq' ? tf.mul(dy, tf.mul(p, tf.sub(1, p))) : dy, tf.zerosLike(s)],
-  })) as any) as any;
+  const f = tf.customGrad(((p: Tensor, s: Tensor, save: (ts: Tensor[]) => void) => {
+    save([p]);
+    const sShape = s.shape;
+    return {
+      value: tf.clone(s),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => [kind === 'pq' ? tf.mul(dy, tf.mul(saved[0], tf.sub(1, saved[0]))) : dy, tf.zeros(sShape)],
+    };
+  }) as any) as any;
   return f(marginals, bits);
 }
 
