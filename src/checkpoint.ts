@@ -33,14 +33,19 @@ export interface CheckpointMeta {
 
 function writeFileSyncAtomic(file: string, data: Buffer | string): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, data as never);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, data as never);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
   }
-  fs.renameSync(tmp, file);
 }
 
 /** Save named tensors plus JSON state into `dir` atomically. */
@@ -57,13 +62,15 @@ export function saveCheckpoint(dir: string, tensors: Record<string, tf.Tensor>, 
     offset += buf.length;
   }
   const weights = Buffer.concat(chunks);
-  const weightsFile = `weights-${tag}.bin`;
+  const sha256 = crypto.createHash('sha256').update(weights).digest('hex');
+  // Named by content too, so re-saving a tag never rewrites the file the current pointer names.
+  const weightsFile = `weights-${tag}-${sha256.slice(0, 12)}.bin`;
   writeFileSyncAtomic(path.join(dir, weightsFile), weights);
   const meta: CheckpointMeta = {
     format: FORMAT,
     version: VERSION,
     weightsFile,
-    sha256: crypto.createHash('sha256').update(weights).digest('hex'),
+    sha256,
     tensors: entries,
     state,
   };
@@ -93,8 +100,15 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   } catch (e) {
     throw new CheckpointError(`${file} is corrupt: ${(e as Error).message}`);
   }
+  if (!meta || typeof meta !== 'object' || Array.isArray(meta))
+    throw new CheckpointError(`${file} is corrupt: not a JSON object`);
   if (meta.format !== FORMAT || meta.version !== VERSION)
     throw new CheckpointError(`${file} is not an sqsnn checkpoint of version ${VERSION} (format ${meta.format}, version ${meta.version})`);
+  if (typeof meta.weightsFile !== 'string' || !/^weights-[\w.-]+\.bin$/.test(meta.weightsFile) || typeof meta.sha256 !== 'string' || !Array.isArray(meta.tensors) || !meta.state || typeof meta.state !== 'object')
+    throw new CheckpointError(`${file} is corrupt: weightsFile, sha256, tensors or state is missing or malformed`);
+  for (const e of meta.tensors)
+    if (!e || typeof e.name !== 'string' || !Array.isArray(e.shape) || !Number.isInteger(e.offset) || !Number.isInteger(e.length))
+      throw new CheckpointError(`${file} is corrupt: a tensor entry is malformed (${JSON.stringify(e).slice(0, 80)})`);
   const wfile = path.join(dir, meta.weightsFile);
   if (!fs.existsSync(wfile)) throw new CheckpointError(`${wfile} named by ${file} is missing`);
   const buf = fs.readFileSync(wfile);

@@ -77,10 +77,11 @@ export class Network {
       if (preChannels !== 1 && preChannels !== post.channels)
         throw new ConfigError(`layer ${from} has ${preChannels} channels but layer ${to} has ${post.channels}: channel-wise synapses need equal channels (or 1)`);
       const a = scale / Math.sqrt(fanIn);
-      const w = tf.randomUniform([post.channels, post.size, fanIn], -a, a, 'float32', rng.nextSeed());
-      return { from, to, weight: tf.variable(w, true) };
+      const seed = rng.nextSeed();
+      const weight = tf.tidy(() => tf.variable(tf.randomUniform([post.channels, post.size, fanIn], -a, a, 'float32', seed), true));
+      return { from, to, weight };
     });
-    this.biases = this.layers.map((l, i) => (config.bias === false ? null : tf.variable(tf.zeros([l.channels, l.size, 1]), true)));
+    this.biases = this.layers.map((l, i) => (config.bias === false ? null : tf.tidy(() => tf.variable(tf.zeros([l.channels, l.size, 1]), true))));
   }
 
   get output(): NeuronLayer {

@@ -12,7 +12,7 @@ import { Encoding, encodeImages, inputFeatures } from './inputs';
 import { LearningRule, RuleConfig, createRule } from './learn/rule';
 import './learn/local';
 import './neurons/baselines';
-import { Network, NetworkConfig, predict } from './network';
+import { Network, NetworkConfig, predict, validateNetworkConfig } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
 import { Progress } from './progress';
 import { Rng } from './random';
@@ -56,6 +56,7 @@ export function layeredNetwork(inputs: number, hidden: number[], classes: number
 }
 
 function checkConfig(cfg: TrainConfig, ds: Dataset): void {
+  validateNetworkConfig(cfg.network);
   const features = inputFeatures(ds.height * ds.width, cfg.encoding);
   if (cfg.network.inputs !== features)
     throw new ConfigError(`network has ${cfg.network.inputs} inputs but ${cfg.dataset} with ${cfg.encoding.kind} encoding gives ${features}`);
@@ -120,7 +121,16 @@ export function buildModel(cfg: TrainConfig): { net: Network; rule: LearningRule
 
 function readMetrics(file: string): EpochMetrics[] {
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  // A line cut short by a crash during an append is dropped (that epoch's checkpoint decides).
+  const out: EpochMetrics[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    try {
+      out.push(JSON.parse(line));
+    } catch {
+      /* partial line */
+    }
+  }
+  return out;
 }
 
 export async function trainRun(cfgIn: TrainConfig, outDir: string, opts: RunOptions = {}): Promise<RunResult> {

@@ -6,15 +6,22 @@ import { Encoding, inputFeatures } from '../inputs';
 import { ruleNames } from '../learn/rule';
 import '../learn/local';
 import '../neurons/baselines';
-import { NetworkConfig } from '../network';
+import { NetworkConfig, validateNetworkConfig } from '../network';
 import { ConfigError } from '../neurons/registry';
 import { readJsonInput } from '../spec';
+import { CheckpointError, hasCheckpoint, loadCheckpoint } from '../checkpoint';
 import { TrainConfig, layeredNetwork, trainRun } from '../train';
+
+function resumeConfig(dir: string, epochs: number | undefined): TrainConfig {
+  const state = loadCheckpoint(dir).meta.state as { config?: TrainConfig; epoch?: number };
+  if (!state.config) throw new CheckpointError(`${dir}: checkpoint has no training configuration`);
+  return { ...state.config, epochs: epochs ?? state.config.epochs };
+}
 
 export const TRAIN_FLAGS = [
   'dataset', 'hidden', 'T', 'epochs', 'batch', 'lr', 'seed', 'rule', 'backend', 'out', 'limit-train', 'limit-test',
   'resume', 'config', 'p-max', 'encoding', 'surrogate', 'clip', 'logit-scale', 'neuron', 'memory-qubits', 'io-qubits',
-  'ansatz', 'quiet', 'json', 'optimizer', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'local-lr-scale',
+  'ansatz', 'quiet', 'json', 'optimizer', 'shots', 'spsa', 'spsa-eps', 'target-rate',
 ];
 
 /** Defaults ← --config FILE ← flags. The config file may hold any TrainConfig field. */
@@ -40,11 +47,19 @@ export function trainConfigFromArgs(p: Parsed): TrainConfig {
     const neuron: Record<string, unknown> = { neuron: str(p, 'neuron') ?? 'sqs' };
     const mq = num(p, 'memory-qubits', undefined, { integer: true, min: 0 });
     if (mq !== undefined) neuron.memoryQubits = mq;
+    const io = num(p, 'io-qubits', undefined, { integer: true, min: 1 });
+    if (io !== undefined) neuron.ioQubits = io;
+    if ((mq !== undefined || io !== undefined) && !str(p, 'ansatz') && (mq ?? 1) + (io ?? 1) !== 2)
+      neuron.ansatz = { type: 'hardware-efficient', layers: 1 };
     const ansatz = str(p, 'ansatz');
     if (ansatz) neuron.ansatz = ansatz === 'paper' ? 'paper' : /^he(\d+)$/.test(ansatz) ? { type: 'hardware-efficient', layers: Number(ansatz.slice(2)) } : (() => { throw new UsageError(`--ansatz must be paper or heL (hardware-efficient with L layers), got '${ansatz}'`); })();
-    network = layeredNetwork(inputFeatures(probe.height * probe.width, encoding), hidden, probe.classes, neuron);
+    const outChannels = Number(neuron.ioQubits ?? 1);
+    if (probe.classes % outChannels !== 0)
+      throw new UsageError(`--io-qubits ${outChannels} does not divide the ${probe.classes} classes of ${dataset} (the output layer has classes/N neurons)`);
+    network = layeredNetwork(inputFeatures(probe.height * probe.width, encoding), hidden, probe.classes / outChannels, neuron);
   }
-  const lr = num(p, 'lr', fromFile.ruleConfig?.optimizer?.lr ?? 5e-4, { min: 0 }) as number;
+  const lr = num(p, 'lr', fromFile.ruleConfig?.optimizer?.lr ?? 5e-4) as number;
+  if (!(lr > 0)) throw new UsageError(`--lr must be > 0, got ${lr}`);
   const surrogate = (str(p, 'surrogate') ?? fromFile.ruleConfig?.bptt?.surrogate ?? 'straight-through') as TrainConfig['ruleConfig']['bptt']['surrogate'];
   if (surrogate !== 'straight-through' && surrogate !== 'pq') throw new UsageError(`--surrogate must be straight-through or pq, got '${surrogate}'`);
   const local = { ...((fromFile.ruleConfig?.local as Record<string, unknown>) ?? {}) };
@@ -87,7 +102,15 @@ export async function run(argv: string[]): Promise<void> {
   checkKnown(p, TRAIN_FLAGS);
   const out = str(p, 'out');
   if (!out) throw new UsageError('--out DIR is required (checkpoints and metrics.jsonl go there)');
-  const cfg = trainConfigFromArgs(p);
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`--out ${out} exists and is not a directory`);
+  const resuming = bool(p, 'resume') && hasCheckpoint(out);
+  // On --resume the saved run defines everything but the number of epochs.
+  const cfg = resuming ? resumeConfig(out, num(p, 'epochs', undefined, { integer: true, min: 1 })) : trainConfigFromArgs(p);
+  if (resuming) {
+    const ignored = Object.keys(p.flags).filter((k) => !['resume', 'out', 'epochs', 'backend', 'quiet', 'json'].includes(k));
+    if (ignored.length && !bool(p, 'quiet')) process.stderr.write(`note: resuming ${out} with its saved configuration; ignoring ${ignored.map((k) => '--' + k).join(' ')}\n`);
+  }
+  validateNetworkConfig(cfg.network);
   const backend = await initBackend(str(p, 'backend'));
   const quiet = bool(p, 'quiet');
   const log = (s: string) => quiet || process.stderr.write(s + '\n');

@@ -4,6 +4,7 @@
  * expression per step.
  */
 import { Tensor, tf } from '../../kernels/tf';
+import { ConfigError } from '../neurons/registry';
 
 export interface OptimizerConfig {
   kind: 'adam' | 'sgd';
@@ -23,11 +24,11 @@ export class Optimizer {
   private readonly v: Record<string, tf.Variable> = {};
 
   constructor(readonly vars: Record<string, tf.Variable>, readonly config: OptimizerConfig) {
-    if (!(config.lr > 0)) throw new Error(`learning rate must be > 0, got ${config.lr}`);
+    if (!(config.lr > 0)) throw new ConfigError(`learning rate must be > 0, got ${config.lr}`);
     if (config.kind === 'adam')
       for (const [k, x] of Object.entries(vars)) {
-        this.m[k] = tf.variable(tf.zerosLike(x), false);
-        this.v[k] = tf.variable(tf.zerosLike(x), false);
+        this.m[k] = tf.tidy(() => tf.variable(tf.zerosLike(x), false));
+        this.v[k] = tf.tidy(() => tf.variable(tf.zerosLike(x), false));
       }
   }
 
