@@ -20,6 +20,7 @@ import { ConfigError, createLayer, neuronKinds } from '../src/neurons/registry';
 import { Rng } from '../src/random';
 import { TrainConfig, layeredNetwork, trainRun } from '../src/train';
 import { maxAbsDiff, setupBackend, tf } from './helpers';
+import { mulberry32 as prng } from './reference/sim64';
 
 beforeAll(async () => {
   await setupBackend();
@@ -62,16 +63,6 @@ function randomRho(r: () => number): M2 {
   return [[mix(pure[0][0], 0.5), mix(pure[0][1], 0)], [mix(pure[1][0], 0), mix(pure[1][1], 0.5)]];
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** [H, 1, B] tensors from per-(h, b) numbers, h-major. */
 const hb = (v: number[], h: number, b: number) => tf.tensor3d(v, [h, 1, b]);

@@ -18,17 +18,9 @@ export function removeTmp(dir: string): void {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-/** A small deterministic PRNG (mulberry32) for building data without touching the engine's Rng. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG for building data without touching the engine's Rng. */
+import { mulberry32 as prng } from './reference/sim64';
+export { prng };
 
 /**
  * A linearly separable image task: class c lights up band c of the image (horizontal bands of

@@ -18,6 +18,7 @@ import { parseNeuronSpec } from '../src/spec';
 import { traceNeuron } from '../src/trace';
 import { trainRun } from '../src/train';
 import { maxAbsDiff, setupBackend, tf } from './helpers';
+import { mulberry32 } from './reference/sim64';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -25,17 +26,6 @@ import * as path from 'path';
 beforeAll(async () => {
   await setupBackend();
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A spec whose forced outcomes are a sampled (hence probable) trajectory of the same neuron. */
 function specWithLikelyOutcomes(raw: Record<string, unknown>): ReturnType<typeof parseNeuronSpec> {

@@ -109,10 +109,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const b = currents.shape[2] as number;
     const k = this.circuit.paramNames.length;
     const phi = encodingAngles(currents);
-    const base = sqsStep({
-      circuit: this.circuit, unitary: prep.unitary, angles: prep.angles, mem: state.mem, phi,
-      ...(spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) }),
-    });
+    const base = this.run(prep, state.mem, currents, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) });
     const oneHot = base.oneHot;
     const takenProb = (psi: Complex, copies: number): Tensor => {
       const probs = tf.reshape(outcomeProbabilities(psi, n), [copies, h, 2 ** n, b]);
@@ -149,8 +146,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
       dLogPdCurrent: tf.mul(tf.mul(dLogPdEncoding, active), Math.PI),
       dLogPdEncoding,
       dLogPdParams: { theta: tf.mul(dpdTheta, tf.expandDims(inv, 1)) },
-      probAt: (z: Tensor) =>
-        estimate(sqsStep({ circuit: this.circuit, unitary: prep.unitary, angles: prep.angles, mem: state.mem, phi: encodingAngles(z), forced: oneHot }).prob),
+      probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }).prob),
     };
   }
 
@@ -159,16 +155,13 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     return { mem: initialMemory(this.size, this.circuit.memoryQubits, batch) };
   }
 
+  /** One step of the kernel from currents, sampling (uniforms) or forced (one-hot outcomes). */
+  private run(prep: SqsPrep, mem: Complex, currents: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }) {
+    return sqsStep({ circuit: this.circuit, unitary: prep.unitary, angles: prep.angles, mem, phi: encodingAngles(currents), ...outcome });
+  }
+
   step(prep: SqsPrep, state: SqsState, currents: Tensor, ctx: StepContext): StepResult<SqsState> {
-    const b = currents.shape[2] as number;
-    const out = sqsStep({
-      circuit: this.circuit,
-      unitary: prep.unitary,
-      angles: prep.angles,
-      mem: state.mem,
-      phi: encodingAngles(currents),
-      uniforms: ctx.rng.uniform([this.size, b]),
-    });
+    const out = this.run(prep, state.mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) });
     const n = this.channels;
     const spikeProb = perQubit(out.probs, n);
     const bits = perQubit(out.oneHot, n);
@@ -177,14 +170,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
   }
 
   stepForced(prep: SqsPrep, state: SqsState, currents: Tensor, spikes: Tensor): ForcedResult<SqsState> {
-    const out = sqsStep({
-      circuit: this.circuit,
-      unitary: prep.unitary,
-      angles: prep.angles,
-      mem: state.mem,
-      phi: encodingAngles(currents),
-      forced: oneHotFromBits(spikes),
-    });
+    const out = this.run(prep, state.mem, currents, { forced: oneHotFromBits(spikes) });
     return {
       state: { mem: out.mem },
       spikes,
