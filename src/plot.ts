@@ -30,6 +30,17 @@ function niceTicks(lo: number, hi: number, n = 5): number[] {
   return out;
 }
 
+/** 1-2-5 ticks per decade inside [lo, hi] (at least the two ends). */
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let d = Math.floor(Math.log10(lo)); d <= Math.ceil(Math.log10(hi)); d++)
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** d;
+      if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+    }
+  return out.length >= 2 ? out : [lo, hi];
+}
+
 function fmtTick(v: number): string {
   if (Math.abs(v) >= 1000) return `${+(v / 1000).toPrecision(3)}k`;
   return String(+v.toPrecision(3));
@@ -60,7 +71,7 @@ export function lineChart(series: Series[], o: LineChartOptions): string {
     parts.push(`<line x1="${m.l}" x2="${w - m.r}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`);
     parts.push(`<text x="${m.l - 6}" y="${sy(t) + 4}" text-anchor="end">${fmtTick(t)}</text>`);
   }
-  const xt = o.logX ? niceTicks(x0, x1).map((e) => 10 ** e) : niceTicks(x0, x1);
+  const xt = o.logX ? logTicks(10 ** x0, 10 ** x1) : niceTicks(x0, x1);
   for (const t of xt) parts.push(`<text x="${sx(t)}" y="${h - m.b + 16}" text-anchor="middle">${fmtTick(t)}</text>`);
   parts.push(`<line x1="${m.l}" x2="${w - m.r}" y1="${h - m.b}" y2="${h - m.b}" stroke="black"/>`);
   parts.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${h - m.b}" stroke="black"/>`);
