@@ -2,7 +2,7 @@
  * Complex tensors as (re, im) pairs of float32 tensors of the same shape. The wasm backend has no
  * complex dtype and no einsum, so every kernel in this folder is written on these pairs.
  */
-import { tf, Tensor } from './tf';
+import { repeatRows, tf, Tensor } from './tf';
 
 export interface Complex {
   re: Tensor;
@@ -99,8 +99,9 @@ export function realBlock(a: Complex): Tensor {
   return tf.concat([top, bottom], ax - 1);
 }
 
-export function ctile(a: Complex, reps: number[]): Complex {
-  return { re: tf.tile(a.re, reps), im: tf.tile(a.im, reps) };
+/** Copies of a complex tensor stacked along axis 0 (see repeatRows). */
+export function crepeatRows(a: Complex, copies: number): Complex {
+  return { re: repeatRows(a.re, copies), im: repeatRows(a.im, copies) };
 }
 
 export function cdispose(...xs: (Complex | undefined)[]): void {

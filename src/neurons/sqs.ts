@@ -3,22 +3,20 @@
  * structure with per-neuron angles θ [H, K]. The memory is a pure state per neuron and sample.
  */
 import { Circuit, occurrenceAngles } from '../../kernels/circuit';
-import { Complex, ctile } from '../../kernels/complex';
-import { circuitUnitary, evolveDense, evolveGates, preferDense } from '../../kernels/evolve';
+import { Complex, crepeatRows } from '../../kernels/complex';
+import { circuitUnitary, preferDense } from '../../kernels/evolve';
+import { fusedSqsStep, fusedSupported } from '../../kernels/fused';
 import { ShiftTable, combineShifts, encodingShifts, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
 import { assertFits } from '../../kernels/memory';
 import {
   encodingAngles,
   initialMemory,
-  inputState,
-  ioAmplitudes,
   oneHotFromBits,
-  outcomeProbabilities,
   perQubit,
   sqsStep,
   surrogateSpikes,
 } from '../../kernels/statevector';
-import { Tensor, tf } from '../../kernels/tf';
+import { Tensor, repeatRows, tf } from '../../kernels/tf';
 import { AnsatzSpec, circuitFromAnsatz } from '../spec';
 import { Eligibility, ForcedResult, LocalOptions, NeuronLayer, StepContext, StepResult } from './layer';
 
@@ -91,12 +89,6 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     return prep;
   }
 
-  /** Evolve register states [S·H, D, B] whose rows are S copies of this layer's rows. */
-  private evolveTiled(copies: number, prep: SqsPrep, state: Complex): Complex {
-    if (prep.unitary) return evolveDense(copies === 1 ? prep.unitary : ctile(prep.unitary, [copies, 1, 1]), state);
-    return evolveGates(this.circuit, copies === 1 ? prep.angles : tf.tile(prep.angles, [copies, 1]), state);
-  }
-
   /**
    * Local-rule eligibilities with the memory held fixed: ∂p/∂θ by the exact shift rules (all
    * shifted circuits in one batched evaluation along a leading shift axis), ∂p/∂φ by the two-term
@@ -109,27 +101,25 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const b = currents.shape[2] as number;
     const k = this.circuit.paramNames.length;
     const phi = encodingAngles(currents);
-    const base = this.run(prep, state.mem, currents, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) });
+    const base = this.run(prep, state.mem, currents, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) }, false);
     const oneHot = base.oneHot;
-    const takenProb = (psi: Complex, copies: number): Tensor => {
-      const probs = tf.reshape(outcomeProbabilities(psi, n), [copies, h, 2 ** n, b]);
-      return tf.sum(tf.mul(probs, tf.expandDims(oneHot, 0)), 2);
-    };
     const estimate = (p: Tensor) => shotEstimate(p, opts.shots, ctx.rng.nextSeed());
-    // Circuit-angle shifts: the same input state through every shifted circuit.
+    // p(y) of the taken outcome for `copies` stacked variants (rows shift-major) of every neuron.
+    const takenProb = (copies: number, unitary: Complex | undefined, angles: Tensor, phiC: Tensor): Tensor => {
+      const mem = crepeatRows(state.mem, copies);
+      const forced = repeatRows(oneHot, copies);
+      return tf.reshape(this.evaluate(unitary, angles, mem, phiC, { forced }, false).prob, [copies, h, b]);
+    };
+    // Circuit-angle shifts: the same input through every shifted circuit, in one evaluation.
     const s = prep.shifts.table.size;
-    const input = inputState(ioAmplitudes(phi), state.mem);
-    let dpdTheta: Tensor;
-    if (s > 0) {
-      const psiS = prep.shifts.unitary
-        ? evolveDense(prep.shifts.unitary, ctile(input, [s, 1, 1]))
-        : evolveGates(this.circuit, prep.shifts.angles, ctile(input, [s, 1, 1]));
-      dpdTheta = combineShifts(prep.shifts.table, k, estimate(takenProb(psiS, s)));
-    } else dpdTheta = tf.zeros([h, 0, b]);
+    const dpdTheta =
+      s > 0
+        ? combineShifts(prep.shifts.table, k, estimate(takenProb(s, prep.shifts.unitary, prep.shifts.angles, repeatRows(phi, s))))
+        : tf.zeros([h, 0, b]);
     // Encoding shifts: φ_n ± π/2, one IO qubit at a time, through the unshifted circuit.
     const phiS = tf.reshape(encodingShifts(phi), [2 * n * h, n, b]);
-    const psiE = this.evolveTiled(2 * n, prep, inputState(ioAmplitudes(phiS), ctile(state.mem, [2 * n, 1, 1])));
-    const pE = tf.reshape(estimate(takenProb(psiE, 2 * n)), [2, n, h, b]);
+    const tiledU = prep.unitary ? crepeatRows(prep.unitary, 2 * n) : undefined;
+    const pE = tf.reshape(estimate(takenProb(2 * n, tiledU, repeatRows(prep.angles, 2 * n), phiS)), [2, n, h, b]);
     const dpdPhi = tf.transpose(tf.mul(tf.sub(tf.squeeze(tf.slice(pE, [0, 0, 0, 0], [1, n, h, b]), [0]), tf.squeeze(tf.slice(pE, [1, 0, 0, 0], [1, n, h, b]), [0])), 0.5), [1, 0, 2]);
     const p = estimate(base.prob);
     // 1/p, and no update where the (estimated) probability is zero.
@@ -146,7 +136,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
       dLogPdCurrent: tf.mul(tf.mul(dLogPdEncoding, active), Math.PI),
       dLogPdEncoding,
       dLogPdParams: { theta: tf.mul(dpdTheta, tf.expandDims(inv, 1)) },
-      probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }).prob),
+      probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }, false).prob),
     };
   }
 
@@ -155,13 +145,22 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     return { mem: initialMemory(this.size, this.circuit.memoryQubits, batch) };
   }
 
-  /** One step of the kernel from currents, sampling (uniforms) or forced (one-hot outcomes). */
-  private run(prep: SqsPrep, mem: Complex, currents: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }) {
-    return sqsStep({ circuit: this.circuit, unitary: prep.unitary, angles: prep.angles, mem, phi: encodingAngles(currents), ...outcome });
+  /**
+   * One step from currents, sampling (uniforms) or forced (one-hot outcomes). Outside a gradient
+   * tape, small dense registers on CPU backends take the fused kernel; everything else (autodiff,
+   * GPU backends, large registers) the composed ops. Both are held equal by tests.
+   */
+  private run(prep: SqsPrep, mem: Complex, currents: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }, differentiable = true) {
+    return this.evaluate(prep.unitary, prep.angles, mem, encodingAngles(currents), outcome, differentiable);
+  }
+
+  private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }, differentiable: boolean) {
+    if (!differentiable && unitary && fusedSupported(this.circuit)) return fusedSqsStep({ unitary, mem, phi, ...outcome });
+    return sqsStep({ circuit: this.circuit, unitary, angles, mem, phi, ...outcome });
   }
 
   step(prep: SqsPrep, state: SqsState, currents: Tensor, ctx: StepContext): StepResult<SqsState> {
-    const out = this.run(prep, state.mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) });
+    const out = this.run(prep, state.mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) }, ctx.train);
     const n = this.channels;
     const spikeProb = perQubit(out.probs, n);
     const bits = perQubit(out.oneHot, n);
