@@ -174,3 +174,26 @@ describe('local training', () => {
     net.dispose();
   });
 });
+
+test('with class balancing, a single layer learns 10 classes by the local rule alone', async () => {
+  const ds = loadDataset('mnist', { limitTrain: 1500, limitTest: 500 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sqsnn-local10-'));
+  const res = await trainRun(
+    {
+      dataset: 'mnist',
+      network: { inputs: 784, layers: [{ neuron: 'sqs', size: 10 }] },
+      steps: 5,
+      epochs: 3,
+      batch: 50,
+      seed: 1,
+      rule: 'local',
+      encoding: { kind: 'rate', pMax: 0.5 },
+      ruleConfig: { optimizer: { kind: 'adam', lr: 0.003 }, bptt: { surrogate: 'straight-through' }, local: { balance: true } },
+    },
+    dir,
+    { quiet: true, data: ds },
+  );
+  expect(res.metrics[res.metrics.length - 1].testAccuracy).toBeGreaterThan(0.2); // chance: 0.1
+  res.network.dispose();
+  fs.rmSync(dir, { recursive: true, force: true });
+});

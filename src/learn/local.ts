@@ -25,6 +25,13 @@ export interface LocalConfig {
   offRate?: number;
   /** Running-mean momentum of the baseline b. */
   baselineMomentum?: number;
+  /**
+   * Weight each output neuron's spike and silence targets equally (a class-balanced likelihood):
+   * with C classes, 1 in C targets is "spike", and unweighted the silences drive the currents
+   * below zero, where the encoding RX(π·max(z, 0)) has no gradient and the neuron stops learning.
+   * Default: on for more than 2 classes.
+   */
+  balance?: boolean;
 }
 
 /** Output targets [T, H, 1, B]: label neuron spikes with targetRate, the others with offRate. */
@@ -63,6 +70,7 @@ export class LocalRule implements LearningRule {
       targetRate: c.targetRate ?? 1,
       offRate: c.offRate ?? 0,
       baselineMomentum: c.baselineMomentum ?? 0.9,
+      balance: c.balance ?? net.classes > 2,
     };
     for (const [i, l] of net.layers.entries())
       if (!l.eligibility) throw new Error(`layer ${i} (${l.kind}) has no local rule; use --rule bptt`);
@@ -103,9 +111,10 @@ export class LocalRule implements LearningRule {
       probSum = probSum ? tf.add(probSum, outProb) : outProb;
       const centred = tf.sub(lt, this.baseline);
       signalSum += tf.mean(lt).dataSync()[0];
+      // Output neurons: signal 1 (or the class-balance weight of their target); hidden: ℓ_t − b.
+      const outWeight = this.cfg.balance ? this.balanceWeights(tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0])) : null;
       el.forEach((e, i) => {
-        // Output neurons: signal 1; hidden neurons: ℓ_t − b, per sample.
-        const sig = i === last ? null : tf.reshape(centred, [1, 1, b]);
+        const sig = i === last ? outWeight : tf.reshape(centred, [1, 1, b]);
         const scaled = (g: Tensor) => (sig ? tf.mul(g, sig) : g);
         for (const [k, g] of Object.entries(e.dLogPdParams)) add(`layer.${i}.${k}`, tf.sum(scaled(g), 2));
         const ez = this.cfg.spsa > 0 ? null : scaled(e.dLogPdCurrent);
@@ -124,6 +133,12 @@ export class LocalRule implements LearningRule {
     return { grads: acc, loss: tf.mean(lossPerSample), predictions, signalMean: signalSum / steps };
   }
 
+  /** Per-target weights [H, 1, B]: C/2 for a spike target, C/(2(C−1)) for silence (C = classes). */
+  private balanceWeights(y: Tensor): Tensor {
+    const c = this.net.classes;
+    return tf.add(tf.mul(y, c / 2 - c / (2 * (c - 1))), c / (2 * (c - 1)));
+  }
+
   /** SPSA on one synapse: Δ ∈ {±1}^{N×H×P}, z± = z ± εΔx, ĝ = (p₊ − p₋)/(2ε)·Δ, divided by p. */
   private spsaWeights(e: Eligibility<unknown>, z: Tensor, w: Tensor, pre: Tensor, sig: Tensor | null, rng: Rng): Tensor {
     const { spsa, spsaEpsilon: eps } = this.cfg;
@@ -134,7 +149,7 @@ export class LocalRule implements LearningRule {
       const delta = tf.sub(tf.mul(tf.cast(tf.less(tf.randomUniform(w.shape, 0, 1, 'float32', rng.nextSeed()), 0.5), 'float32'), 2), 1);
       const dz = tf.mul(this.synapseOnly(delta, pre), eps);
       const diff = tf.div(tf.sub(probAt(tf.add(z, dz)), probAt(tf.sub(z, dz))), tf.mul(tf.maximum(p, 1e-12), 2 * eps)); // [H, B]
-      let coef = tf.sum(sig ? tf.mul(diff, tf.reshape(sig, [1, -1])) : diff, 1); // [H]
+      let coef = tf.sum(sig ? tf.mul(diff, tf.reshape(sig, [-1, z.shape[2] as number])) : diff, 1); // [H]
       coef = tf.reshape(coef, [1, -1, 1]);
       const g = tf.mul(delta, coef);
       sum = sum ? tf.add(sum, g) : g;
@@ -151,7 +166,7 @@ export class LocalRule implements LearningRule {
     for (let j = 0; j < spsa; j++) {
       const delta = tf.sub(tf.mul(tf.cast(tf.less(tf.randomUniform([h, n, 1], 0, 1, 'float32', rng.nextSeed()), 0.5), 'float32'), 2), 1);
       const diff = tf.div(tf.sub(probAt(tf.add(z, tf.mul(delta, eps))), probAt(tf.sub(z, tf.mul(delta, eps)))), tf.mul(tf.maximum(p, 1e-12), 2 * eps));
-      const coef = tf.reshape(tf.sum(sig ? tf.mul(diff, tf.reshape(sig, [1, -1])) : diff, 1), [h, 1, 1]);
+      const coef = tf.reshape(tf.sum(sig ? tf.mul(diff, tf.reshape(sig, [-1, z.shape[2] as number])) : diff, 1), [h, 1, 1]);
       const g = tf.transpose(tf.mul(delta, coef), [1, 0, 2]);
       sum = sum ? tf.add(sum, g) : g;
     }
