@@ -47,9 +47,10 @@ function fmtTick(v: number): string {
 }
 
 export function lineChart(series: Series[], o: LineChartOptions): string {
-  const w = o.width ?? 640;
+  const w = (o.width ?? 640) + Math.max(0, 7 * Math.max(0, ...series.map((q) => q.name.length)) - 110);
   const h = o.height ?? 400;
-  const m = { l: 64, r: 150, t: 36, b: 48 };
+  const longest = Math.max(0, ...series.map((q) => q.name.length));
+  const m = { l: 64, r: Math.max(150, 40 + 7 * longest), t: 36, b: 48 };
   const pts = series.flatMap((s) => s.points);
   const fx = (x: number) => (o.logX ? Math.log10(x) : x);
   let x0 = Math.min(...pts.map((p) => fx(p.x)));
@@ -71,7 +72,8 @@ export function lineChart(series: Series[], o: LineChartOptions): string {
     parts.push(`<line x1="${m.l}" x2="${w - m.r}" y1="${sy(t)}" y2="${sy(t)}" stroke="#eee"/>`);
     parts.push(`<text x="${m.l - 6}" y="${sy(t) + 4}" text-anchor="end">${fmtTick(t)}</text>`);
   }
-  const xt = o.logX ? logTicks(10 ** x0, 10 ** x1) : niceTicks(x0, x1);
+  const integerX = pts.every((p) => Number.isInteger(p.x));
+  const xt = o.logX ? logTicks(10 ** x0, 10 ** x1) : niceTicks(x0, x1).filter((t) => !integerX || Number.isInteger(t));
   for (const t of xt) parts.push(`<text x="${sx(t)}" y="${h - m.b + 16}" text-anchor="middle">${fmtTick(t)}</text>`);
   parts.push(`<line x1="${m.l}" x2="${w - m.r}" y1="${h - m.b}" y2="${h - m.b}" stroke="black"/>`);
   parts.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${h - m.b}" stroke="black"/>`);
