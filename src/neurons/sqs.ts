@@ -6,6 +6,7 @@ import { Circuit, occurrenceAngles } from '../../kernels/circuit';
 import { Complex, crepeatRows } from '../../kernels/complex';
 import { circuitUnitary, preferDense } from '../../kernels/evolve';
 import { fusedSqsStep, fusedSupported } from '../../kernels/fused';
+import { fusedGradSupported, sqsStepFusedGrad } from '../../kernels/fused-grad';
 import { ShiftTable, combineShifts, encodingShifts, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
 import { assertFits } from '../../kernels/memory';
 import {
@@ -156,6 +157,8 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }, differentiable: boolean) {
     if (!differentiable && unitary && fusedSupported(this.circuit)) return fusedSqsStep({ unitary, mem, phi, ...outcome });
+    // Differentiable: the fused kernels with a registered gradient (N = 1, D ≤ 64, cpu/wasm; off with SQSNN_FUSED_GRAD=0).
+    if (differentiable && unitary && fusedGradSupported(this.circuit)) return sqsStepFusedGrad({ circuit: this.circuit, unitary, mem, phi, ...outcome });
     return sqsStep({ circuit: this.circuit, unitary, angles, mem, phi, ...outcome });
   }
 
