@@ -2,7 +2,19 @@
  * Synapses: channel n of a neuron receives channel n of its presynaptic spikes,
  * z[h, n, b] = Σ_p W[n, h, p] x[p, n, b] (+ bias). For one channel this is an ordinary dense layer.
  */
-import { tf, Tensor } from './tf';
+import { matMulNT, tf, Tensor } from './tf';
+
+/**
+ * W @ x with a gradient that transposes explicitly: tfjs's own MatMul gradient computes dW with
+ * matMul(dy, x, false, true), which dominates BPTT on wasm (see matMulNT).
+ */
+const denseMatMul: (w: Tensor, x: Tensor) => Tensor = tf.customGrad(((w: Tensor, x: Tensor, save: (t: Tensor[]) => void) => {
+  save([w, x]);
+  return {
+    value: tf.matMul(w, x),
+    gradFunc: (dy: Tensor, saved: Tensor[]) => [matMulNT(dy, saved[1]), tf.matMul(tf.transpose(saved[0]), dy)],
+  };
+}) as never) as never;
 
 /**
  * Currents [H, N, B] from weights W [N, H, P], presynaptic spikes x [P, Nin, B] (Nin = N, or 1 to
@@ -15,7 +27,7 @@ export function synapseCurrents(weights: Tensor, pre: Tensor, bias?: Tensor): Te
   if (nin !== n && nin !== 1) throw new Error(`synapse expects 1 or ${n} presynaptic channels, got ${nin}`);
   let z: Tensor;
   if (n === 1) {
-    z = tf.matMul(tf.reshape(weights, [h, p]), tf.reshape(tf.slice(pre, [0, 0, 0], [p, 1, b]), [p, b]));
+    z = denseMatMul(tf.reshape(weights, [h, p]), tf.reshape(tf.slice(pre, [0, 0, 0], [p, 1, b]), [p, b]));
     if (bias) z = tf.add(z, tf.reshape(bias, [h, 1]));
     return tf.reshape(z, [h, 1, b]);
   }

@@ -6,7 +6,7 @@
  * All neurons, shifts and samples of a batch are evaluated together; each parameter tensor gets
  * one fused update per batch.
  */
-import { Tensor, tf } from '../../kernels/tf';
+import { Tensor, matMulNT, tf } from '../../kernels/tf';
 import { Network, predict } from '../network';
 import { Eligibility, NeuronLayer, StepContext } from '../neurons/layer';
 import { Rng } from '../random';
@@ -48,10 +48,10 @@ export function outputTargets(labels: Tensor, classes: number, steps: number, rn
 function outerOverBatch(e: Tensor, pre: Tensor): Tensor {
   const [h, n, b] = e.shape as number[];
   const [p, nin] = pre.shape as number[];
-  if (n === 1) return tf.reshape(tf.matMul(tf.reshape(e, [h, b]), tf.reshape(pre, [p, b]), false, true), [1, h, p]);
+  if (n === 1) return tf.reshape(matMulNT(tf.reshape(e, [h, b]), tf.reshape(pre, [p, b])), [1, h, p]);
   let x = tf.transpose(pre, [1, 0, 2]);
   if (nin === 1) x = tf.tile(x, [n, 1, 1]);
-  return tf.matMul(tf.transpose(e, [1, 0, 2]), x, false, true);
+  return tf.matMul(tf.transpose(e, [1, 0, 2]), tf.transpose(x, [0, 2, 1]));
 }
 
 export class LocalRule implements LearningRule {
