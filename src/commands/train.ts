@@ -21,7 +21,7 @@ function resumeConfig(dir: string, epochs: number | undefined): TrainConfig {
 export const TRAIN_FLAGS = [
   'dataset', 'hidden', 'T', 'epochs', 'batch', 'lr', 'seed', 'rule', 'backend', 'out', 'limit-train', 'limit-test',
   'resume', 'config', 'p-max', 'encoding', 'surrogate', 'clip', 'logit-scale', 'neuron', 'memory-qubits', 'io-qubits',
-  'ansatz', 'quiet', 'json', 'optimizer', 'shots', 'spsa', 'spsa-eps', 'target-rate',
+  'ansatz', 'quiet', 'json', 'optimizer', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'off-rate', 'balance',
 ];
 
 /** Defaults ← --config FILE ← flags. The config file may hold any TrainConfig field. */
@@ -67,6 +67,12 @@ export function trainConfigFromArgs(p: Parsed): TrainConfig {
   if (p.flags.spsa !== undefined) local.spsa = num(p, 'spsa', 0, { integer: true, min: 0 });
   if (str(p, 'spsa-eps') !== undefined) local.spsaEpsilon = num(p, 'spsa-eps', 0.05, { min: 0 });
   if (str(p, 'target-rate') !== undefined) local.targetRate = num(p, 'target-rate', 1, { min: 0, max: 1 });
+  if (str(p, 'off-rate') !== undefined) local.offRate = num(p, 'off-rate', 0, { min: 0, max: 1 });
+  const balance = str(p, 'balance');
+  if (balance !== undefined) {
+    if (balance !== 'on' && balance !== 'off') throw new UsageError(`--balance must be on or off, got '${balance}'`);
+    local.balance = balance === 'on';
+  }
   const cfg: TrainConfig = {
     dataset,
     network,
