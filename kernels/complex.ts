@@ -17,26 +17,12 @@ export function cadd(a: Complex, b: Complex): Complex {
   return { re: tf.add(a.re, b.re), im: tf.add(a.im, b.im) };
 }
 
-export function csub(a: Complex, b: Complex): Complex {
-  return { re: tf.sub(a.re, b.re), im: tf.sub(a.im, b.im) };
-}
-
 /** Elementwise product with broadcasting. */
 export function cmul(a: Complex, b: Complex): Complex {
   return {
     re: tf.sub(tf.mul(a.re, b.re), tf.mul(a.im, b.im)),
     im: tf.add(tf.mul(a.re, b.im), tf.mul(a.im, b.re)),
   };
-}
-
-/** Product with a real tensor (broadcasting). */
-export function cscale(a: Complex, s: Tensor | number): Complex {
-  return { re: tf.mul(a.re, s), im: tf.mul(a.im, s) };
-}
-
-/** Multiply by -i: (re, im) -> (im, -re). */
-export function cmulMinusI(a: Complex): Complex {
-  return { re: a.im, im: tf.neg(a.re) };
 }
 
 export function cconj(a: Complex): Complex {
@@ -51,10 +37,6 @@ export function creshape(a: Complex, shape: number[]): Complex {
   return { re: tf.reshape(a.re, shape), im: tf.reshape(a.im, shape) };
 }
 
-export function ctranspose(a: Complex, perm?: number[]): Complex {
-  return { re: tf.transpose(a.re, perm), im: tf.transpose(a.im, perm) };
-}
-
 export function csum(a: Complex, axis: number | number[], keepDims = false): Complex {
   return { re: tf.sum(a.re, axis, keepDims), im: tf.sum(a.im, axis, keepDims) };
 }
@@ -65,10 +47,6 @@ export function cslice(a: Complex, begin: number[], size: number[]): Complex {
 
 export function cconcat(parts: Complex[], axis: number): Complex {
   return { re: tf.concat(parts.map((p) => p.re), axis), im: tf.concat(parts.map((p) => p.im), axis) };
-}
-
-export function cstack(parts: Complex[], axis: number): Complex {
-  return { re: tf.stack(parts.map((p) => p.re), axis), im: tf.stack(parts.map((p) => p.im), axis) };
 }
 
 /**
@@ -110,12 +88,6 @@ export function cdispose(...xs: (Complex | undefined)[]): void {
     x.re.dispose();
     x.im.dispose();
   }
-}
-
-export function ckeep(x: Complex): Complex {
-  tf.keep(x.re);
-  tf.keep(x.im);
-  return x;
 }
 
 /** Read a complex tensor into nested JS arrays of [re, im] (tests, CLI output). */
