@@ -32,7 +32,7 @@
  */
 import { Circuit, compileCircuit } from './circuit';
 import { Complex } from './complex';
-import { FUSED_BACKENDS, FUSED_KERNEL_NAME, FUSED_MAX_DIM } from './fused';
+import { FUSED_BACKENDS, FUSED_KERNEL_NAME, FUSED_MAX_DIM, fusedCore } from './fused';
 import { sqsStep } from './statevector';
 import { tf, Tensor } from './tf';
 
@@ -153,28 +153,10 @@ function ensureScratch(D: number, dm: number): void {
   }
 }
 
-const PIO2_HI = 1.5707963267341256;
-const PIO2_LO = 6.077100506506192e-11;
-const TWO_OVER_PI = 0.6366197723675814;
-const TRIG = new Float64Array(2);
-/** TRIG = [cos a, sin a]: the minimax polynomials of kernels/fused.ts (`sincos`) after a two-part reduction
- * by π/2 (error ≈ 1e−16 for |a| < 1e6); `Math.cos/sin` beyond. About 3× faster than the two calls. */
-function sincos(a: number): void {
-  if (!(a < 1e8 && a > -1e8)) {
-    TRIG[0] = Math.cos(a);
-    TRIG[1] = Math.sin(a);
-    return;
-  }
-  const k = Math.floor(a * TWO_OVER_PI + 0.5);
-  const r = a - k * PIO2_HI - k * PIO2_LO;
-  const z = r * r;
-  const sn = r + r * z * (-1.6666666666666632e-1 + z * (8.33333333332249e-3 + z * (-1.984126982985795e-4 + z * (2.755731370707007e-6 + z * -2.5050760253406863e-8))));
-  const cs = 1 - 0.5 * z + z * z * (4.16666666666666e-2 + z * (-1.388888888887411e-3 + z * (2.480158728947673e-5 + z * (-2.755731435139066e-7 + z * 2.087572321298175e-9))));
-  const ki = k | 0;
-  const sw = ki & 1;
-  TRIG[0] = (1 - ((ki + 1) & 2)) * (sw * sn + (1 - sw) * cs);
-  TRIG[1] = (1 - (ki & 2)) * (sw * cs + (1 - sw) * sn);
-}
+// The forward kernel's trig: [cos a, sin a] written into TRIG.
+const CORE = fusedCore();
+const TRIG = CORE.trig;
+const sincos = CORE.sincos;
 
 /** The paper neuron (N = 1, M = 1, D = 4): `gradRows` with everything in locals. */
 function gradRowsM1(J: GradJob, r0: number, r1: number): void {

@@ -92,6 +92,9 @@ export interface FusedCore {
   run(job: FusedJob): void;
   keys(seed: number): [number, number];
   fillUniforms(out: Float32Array, k1: number, k2: number, start: number, count: number): void;
+  /** Writes [cos a, sin a] into `trig` (fast polynomial; shared with the backward kernel). */
+  sincos(a: number): void;
+  trig: Float64Array;
 }
 
 export function fusedCore(): FusedCore {
@@ -501,7 +504,7 @@ export function fusedCore(): FusedCore {
     else loopGeneral(J);
   }
 
-  return { run, keys, fillUniforms };
+  return { run, keys, fillUniforms, sincos, trig };
 }
 
 const CORE = fusedCore();

@@ -210,6 +210,15 @@ interface Sim {
   dispose(): void;
 }
 
+/** Copy one step's probabilities (and sampled spikes) out of their tensors, which it disposes. */
+function readStep(res: { probs: Tensor; spikes: Tensor }, forced: boolean): { probs: Float32Array; spikes?: Float32Array } {
+  const probs = res.probs.dataSync() as Float32Array;
+  const spikes = forced ? undefined : (res.spikes.dataSync() as Float32Array);
+  res.probs.dispose();
+  res.spikes.dispose();
+  return { probs, spikes };
+}
+
 function pureSim(spec: ParsedNeuronSpec, batch: number): Sim {
   const { circuit } = spec;
   const n = circuit.ioQubits;
@@ -229,11 +238,7 @@ function pureSim(spec: ParsedNeuronSpec, batch: number): Sim {
         return { probs: r.outcomeProbs as Tensor, spikes: r.spikes };
       });
       disposeAll(old);
-      const probs = res.probs.dataSync() as Float32Array;
-      const spikes = forced ? undefined : (res.spikes.dataSync() as Float32Array);
-      res.probs.dispose();
-      res.spikes.dispose();
-      return { probs, spikes };
+      return readStep(res, forced !== null);
     },
     dispose() {
       disposeAll(state);
@@ -262,11 +267,7 @@ function densitySim(spec: ParsedNeuronSpec, batch: number): Sim {
         return { probs: out.probs, spikes };
       });
       disposeAll(old);
-      const probs = res.probs.dataSync() as Float32Array;
-      const spikes = forced ? undefined : (res.spikes.dataSync() as Float32Array);
-      res.probs.dispose();
-      res.spikes.dispose();
-      return { probs, spikes };
+      return readStep(res, forced !== null);
     },
     dispose() {
       disposeAll(rho);

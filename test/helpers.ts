@@ -15,4 +15,19 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** Run f with process.stdout/stderr writes captured (CLI commands in-process). */
+export async function capture(f: () => Promise<void>): Promise<{ out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const so = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  const se = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
+  try {
+    await f();
+  } finally {
+    so.mockRestore();
+    se.mockRestore();
+  }
+  return { out, err };
+}
+
 export { tf };

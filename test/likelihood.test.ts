@@ -19,7 +19,7 @@ import {
 } from '../src/likelihood';
 import { ParsedNeuronSpec, parseNeuronSpec } from '../src/spec';
 import { traceNeuron } from '../src/trace';
-import { setupBackend } from './helpers';
+import { setupBackend, capture } from './helpers';
 
 beforeAll(async () => {
   await setupBackend();
@@ -228,20 +228,6 @@ describe('likelihood of records', () => {
 });
 
 // ---------------------------------------------------------------------------------------------
-
-async function capture(f: () => Promise<void>): Promise<{ out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const so = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const se = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    await f();
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-  return { out, err };
-}
 
 describe('sqsnn likelihood', () => {
   let dir: string;

@@ -13,7 +13,7 @@ import { GATES, GateName, baseMatrix64 } from '../kernels/gates';
 import { exactSpikeRates, forcedStepProbabilities } from '../src/likelihood';
 import { QasmError, QasmGate, QasmNeuron, exportQasm, formatAngle, gateInstructions } from '../src/qasm';
 import { ParsedNeuronSpec, parseNeuronSpec } from '../src/spec';
-import { setupBackend } from './helpers';
+import { setupBackend, capture } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const QuantumCircuit = require('quantum-circuit');
@@ -410,20 +410,6 @@ describe('program structure', () => {
 
 // ---------------------------------------------------------------------------------------------
 // The command.
-
-async function capture(f: () => Promise<void>): Promise<{ out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const so = jest.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
-  const se = jest.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => ((err += String(s)), true));
-  try {
-    await f();
-  } finally {
-    so.mockRestore();
-    se.mockRestore();
-  }
-  return { out, err };
-}
 
 describe('sqsnn export-qasm', () => {
   let dir: string;
