@@ -117,6 +117,23 @@ export function paperCircuit(): Circuit {
 }
 
 /**
+ * The circuit of the authors' public batched code: as the paper circuit, but its "memory" rotation
+ * RX(θ_mem) lands on the IO qubit. Paired with a memory that carries the measured bit (the `sqs-compat`
+ * neuron), it reproduces that code's neuron; the paper's model is `paperCircuit`.
+ */
+export function paperCompatCircuit(): Circuit {
+  return compileCircuit({
+    ioQubits: 1,
+    memoryQubits: 1,
+    layers: [
+      [{ gate: 'CRX', qubits: [1, 0], param: 'ent' }],
+      [{ gate: 'RX', qubits: [0], param: 'in' }],
+      [{ gate: 'RX', qubits: [0], param: 'mem' }],
+    ],
+  });
+}
+
+/**
  * Layered hardware-efficient ansatz: each of `layers` layers puts RY then RZ on every qubit, then
  * entangles with CRX from each memory qubit to each IO qubit ('memory-to-io'), or a CRX ring.
  */

@@ -58,6 +58,14 @@ export function validateNetworkConfig(cfg: NetworkConfig): void {
   }
 }
 
+/** Weights [N, H, P] with each mirrored neuron's row the negation of its partner's (partners[h] ≥ 0). */
+function mirrored(w: Tensor, partners: Int32Array | null): Tensor {
+  if (!partners || partners.every((p) => p < 0)) return w;
+  const rows = Array.from(partners, (p, h) => (p < 0 ? h : p));
+  const sign = tf.tensor3d(Array.from(partners, (p) => (p < 0 ? 1 : -1)), [1, partners.length, 1]);
+  return tf.mul(tf.gather(w, rows, 1), sign);
+}
+
 export class Network {
   readonly layers: NeuronLayer[];
   readonly synapses: Synapse[];
@@ -78,7 +86,7 @@ export class Network {
         throw new ConfigError(`layer ${from} has ${preChannels} channels but layer ${to} has ${post.channels}: channel-wise synapses need equal channels (or 1)`);
       const a = scale / Math.sqrt(fanIn);
       const seed = rng.nextSeed();
-      const weight = tf.tidy(() => tf.variable(tf.randomUniform([post.channels, post.size, fanIn], -a, a, 'float32', seed), true));
+      const weight = tf.tidy(() => tf.variable(mirrored(tf.randomUniform([post.channels, post.size, fanIn], -a, a, 'float32', seed), post.mirrorOf?.() ?? null), true));
       return { from, to, weight };
     });
     this.biases = this.layers.map((l, i) => (config.bias === false ? null : tf.tidy(() => tf.variable(tf.zeros([l.channels, l.size, 1]), true))));

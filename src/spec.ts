@@ -4,13 +4,14 @@
  * "params", "currents": [T][N], "outcomes"?: [T][N], "noise"?, "seed"?}.
  */
 import * as fs from 'fs';
-import { Circuit, CircuitSpec, GateOp, compileCircuit, hardwareEfficientCircuit, paperCircuit } from '../kernels/circuit';
+import { Circuit, CircuitSpec, GateOp, compileCircuit, hardwareEfficientCircuit, paperCircuit, paperCompatCircuit } from '../kernels/circuit';
 import { NoiseSpec } from '../kernels/density';
 
 export class SpecError extends Error {}
 
 export type AnsatzSpec =
   | 'paper'
+  | 'paper-compat'
   | GateOp[]
   | GateOp[][]
   | { type: 'hardware-efficient'; layers: number; entangler?: 'memory-to-io' | 'ring' };
@@ -47,6 +48,11 @@ export function circuitFromAnsatz(ansatz: AnsatzSpec | undefined, ioQubits: numb
     if (ioQubits !== 1 || memoryQubits !== 1)
       throw new SpecError(`the paper ansatz has ioQubits = 1 and memoryQubits = 1, got ${ioQubits} and ${memoryQubits}`);
     return paperCircuit();
+  }
+  if (a === 'paper-compat') {
+    if (ioQubits !== 1 || memoryQubits !== 1)
+      throw new SpecError(`the paper-compat ansatz has ioQubits = 1 and memoryQubits = 1, got ${ioQubits} and ${memoryQubits}`);
+    return paperCompatCircuit();
   }
   if (Array.isArray(a)) {
     const layers: GateOp[][] = a.every((x) => Array.isArray(x)) ? (a as GateOp[][]) : (a as GateOp[]).map((g) => [g]);

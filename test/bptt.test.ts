@@ -134,16 +134,20 @@ interface Case {
   cfg: NetworkConfig;
 }
 
+// Finite differences need a generic point: θ spread over [0, 2π) (the default N(0, 0.1²) puts some
+// derivatives at ~1e-5, below float32 finite-difference noise).
+const GENERIC = { kind: 'uniform' } as const;
+
 const SINGLE_LAYER_CASES: Case[] = [
-  { label: 'paper neuron, dense unitaries', cfg: { inputs: 6, layers: [{ neuron: 'sqs', size: 3, path: 'dense' }] } },
-  { label: 'paper neuron, gate by gate', cfg: { inputs: 6, layers: [{ neuron: 'sqs', size: 3, path: 'gates' }] } },
+  { label: 'paper neuron, dense unitaries', cfg: { inputs: 6, layers: [{ neuron: 'sqs', init: GENERIC, size: 3, path: 'dense' }] } },
+  { label: 'paper neuron, gate by gate', cfg: { inputs: 6, layers: [{ neuron: 'sqs', init: GENERIC, size: 3, path: 'gates' }] } },
   {
     label: 'hardware-efficient, 2 memory qubits',
-    cfg: { inputs: 5, layers: [{ neuron: 'sqs', size: 2, memoryQubits: 2, ansatz: { type: 'hardware-efficient', layers: 1 } }] },
+    cfg: { inputs: 5, layers: [{ neuron: 'sqs', init: GENERIC, size: 2, memoryQubits: 2, ansatz: { type: 'hardware-efficient', layers: 1 } }] },
   },
   {
     label: 'hardware-efficient, 2 IO qubits (channel-wise synapse)',
-    cfg: { inputs: 5, layers: [{ neuron: 'sqs', size: 2, ioQubits: 2, memoryQubits: 1, ansatz: { type: 'hardware-efficient', layers: 1 } }] },
+    cfg: { inputs: 5, layers: [{ neuron: 'sqs', init: GENERIC, size: 2, ioQubits: 2, memoryQubits: 1, ansatz: { type: 'hardware-efficient', layers: 1 } }] },
   },
 ];
 

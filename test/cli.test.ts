@@ -73,7 +73,8 @@ describe('sqsnn train --dataset idx:DIR', () => {
     expect(j.out).toBe(out);
     expect(j.metrics).toHaveLength(1);
     expect(Object.keys(j.metrics[0]).sort()).toEqual(['epoch', 'parameters', 'samplesPerSecond', 'seconds', 'testAccuracy', 'trainAccuracy', 'trainLoss']);
-    expect(r.stderr).toMatch(/^sqsnn train: idx:.*network 16-4-2, rule bptt, T 3, batch 8, lr 0\.05, seed 2/);
+    expect(r.stderr).toMatch(/^sqsnn train: idx:.*network 16-4-2, rule bptt, T 3, seed 2/);
+    expect(r.stderr).toMatch(/\nrecipe: adam lr 0\.05, batch 8, .*θ init N\(0, 0\.1²\) \(defaults: sqs\/bptt in src\/recipes\.ts; given: --lr --batch\)/);
     expect(r.stderr).toMatch(/\nepoch 1: train loss \d+\.\d+, train acc [\d.]+%, test acc [\d.]+%/);
   });
 

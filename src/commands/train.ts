@@ -11,6 +11,8 @@ import { ConfigError } from '../neurons/registry';
 import { readJsonInput } from '../spec';
 import { CheckpointError, hasCheckpoint, loadCheckpoint } from '../checkpoint';
 import { TrainConfig, layeredNetwork, trainRun } from '../train';
+import { parseThetaInit, resolveThetaInit } from '../neurons/init';
+import { hasCircuitAngles, recipeFor } from '../recipes';
 
 function resumeConfig(dir: string, epochs: number | undefined): TrainConfig {
   const state = loadCheckpoint(dir).meta.state as { config?: TrainConfig; epoch?: number };
@@ -21,7 +23,7 @@ function resumeConfig(dir: string, epochs: number | undefined): TrainConfig {
 export const TRAIN_FLAGS = [
   'dataset', 'hidden', 'T', 'epochs', 'batch', 'lr', 'seed', 'rule', 'backend', 'out', 'limit-train', 'limit-test',
   'resume', 'config', 'p-max', 'encoding', 'surrogate', 'clip', 'logit-scale', 'neuron', 'memory-qubits', 'io-qubits',
-  'ansatz', 'quiet', 'json', 'optimizer', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'off-rate', 'balance',
+  'ansatz', 'quiet', 'json', 'optimizer', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'off-rate', 'balance', 'theta-init',
 ];
 
 /** Defaults ← --config FILE ← flags. The config file may hold any TrainConfig field. */
@@ -58,11 +60,20 @@ export function trainConfigFromArgs(p: Parsed): TrainConfig {
       throw new UsageError(`--io-qubits ${outChannels} does not divide the ${probe.classes} classes of ${dataset} (the output layer has classes/N neurons)`);
     network = layeredNetwork(inputFeatures(probe.height * probe.width, encoding), hidden, probe.classes / outChannels, neuron);
   }
-  const lr = num(p, 'lr', fromFile.ruleConfig?.optimizer?.lr ?? 5e-4) as number;
+  validateNetworkConfig(network);
+  // Defaults come from the recipe of the network's first neuron kind under this rule (src/recipes.ts).
+  const recipe = recipeFor(network.layers[0].neuron, rule);
+  const thetaFlag = str(p, 'theta-init');
+  const thetaInit = thetaFlag !== undefined ? parseThetaInit(thetaFlag) : undefined;
+  network = {
+    ...network,
+    layers: network.layers.map((l) => (hasCircuitAngles(l.neuron) ? { ...l, init: thetaInit ?? l.init ?? recipe.thetaInit } : l)),
+  };
+  const lr = num(p, 'lr', fromFile.ruleConfig?.optimizer?.lr ?? recipe.lr) as number;
   if (!(lr > 0)) throw new UsageError(`--lr must be > 0, got ${lr}`);
-  const surrogate = (str(p, 'surrogate') ?? fromFile.ruleConfig?.bptt?.surrogate ?? 'straight-through') as TrainConfig['ruleConfig']['bptt']['surrogate'];
+  const surrogate = (str(p, 'surrogate') ?? fromFile.ruleConfig?.bptt?.surrogate ?? recipe.surrogate) as TrainConfig['ruleConfig']['bptt']['surrogate'];
   if (surrogate !== 'straight-through' && surrogate !== 'pq') throw new UsageError(`--surrogate must be straight-through or pq, got '${surrogate}'`);
-  const local = { ...((fromFile.ruleConfig?.local as Record<string, unknown>) ?? {}) };
+  const local = { ...recipe.local, ...((fromFile.ruleConfig?.local as Record<string, unknown>) ?? {}) };
   if (str(p, 'shots') !== undefined) local.shots = num(p, 'shots', 0, { integer: true, min: 0 });
   if (p.flags.spsa !== undefined) local.spsa = num(p, 'spsa', 0, { integer: true, min: 0 });
   if (str(p, 'spsa-eps') !== undefined) local.spsaEpsilon = num(p, 'spsa-eps', 0.05, { min: 0 });
@@ -78,7 +89,7 @@ export function trainConfigFromArgs(p: Parsed): TrainConfig {
     network,
     steps: num(p, 'T', fromFile.steps ?? 5, { integer: true, min: 1 }) as number,
     epochs: num(p, 'epochs', fromFile.epochs ?? 1, { integer: true, min: 1 }) as number,
-    batch: num(p, 'batch', fromFile.batch ?? 256, { integer: true, min: 1 }) as number,
+    batch: num(p, 'batch', fromFile.batch ?? recipe.batch, { integer: true, min: 1 }) as number,
     seed: num(p, 'seed', fromFile.seed ?? 0, { integer: true }) as number,
     rule,
     encoding,
@@ -86,11 +97,11 @@ export function trainConfigFromArgs(p: Parsed): TrainConfig {
       ...(fromFile.ruleConfig ?? {}),
       optimizer: {
         ...(fromFile.ruleConfig?.optimizer ?? {}),
-        kind: (str(p, 'optimizer') ?? fromFile.ruleConfig?.optimizer?.kind ?? 'adam') as 'adam' | 'sgd',
+        kind: (str(p, 'optimizer') ?? fromFile.ruleConfig?.optimizer?.kind ?? recipe.optimizer) as 'adam' | 'sgd',
         lr,
-        clipNorm: num(p, 'clip', fromFile.ruleConfig?.optimizer?.clipNorm ?? 0, { min: 0 }),
+        clipNorm: num(p, 'clip', fromFile.ruleConfig?.optimizer?.clipNorm ?? recipe.clipNorm, { min: 0 }),
       },
-      bptt: { surrogate, logitScale: num(p, 'logit-scale', fromFile.ruleConfig?.bptt?.logitScale ?? 1) },
+      bptt: { surrogate, logitScale: num(p, 'logit-scale', fromFile.ruleConfig?.bptt?.logitScale ?? recipe.logitScale) },
       local,
     },
     limitTrain: num(p, 'limit-train', fromFile.limitTrain, { integer: true, min: 1 }),
@@ -101,6 +112,31 @@ export function trainConfigFromArgs(p: Parsed): TrainConfig {
 
 function describeNetwork(n: NetworkConfig): string {
   return [String(n.inputs), ...n.layers.map((l) => `${l.size}${l.neuron !== 'sqs' ? `(${l.neuron})` : ''}`)].join('-');
+}
+
+/** The hyper-parameters a run uses, in one line (printed at start, so a log says how it was trained). */
+export function describeRecipe(cfg: TrainConfig): string {
+  const o = cfg.ruleConfig.optimizer;
+  const parts = [`${o.kind} lr ${o.lr}`, `batch ${cfg.batch}`];
+  if (o.clipNorm) parts.push(`clip ${o.clipNorm}`);
+  if (cfg.rule === 'bptt') parts.push(`surrogate ${cfg.ruleConfig.bptt.surrogate}`, `logit scale ${cfg.ruleConfig.bptt.logitScale ?? 1}`);
+  else if (cfg.rule === 'local') parts.push(`local ${JSON.stringify(cfg.ruleConfig.local ?? {})}`);
+  const inits = new Set(cfg.network.layers.filter((l) => l.init).map((l) => describeInit(l.init)));
+  if (inits.size) parts.push(`θ init ${[...inits].join(' / ')}`);
+  return parts.join(', ');
+}
+
+function describeInit(init: unknown): string {
+  const r = resolveThetaInit(init);
+  if (r.kind === 'normal') return `N(${r.mean}, ${r.std}²)`;
+  if (r.kind === 'uniform') return `U[${+r.low.toFixed(4)}, ${+r.high.toFixed(4)})`;
+  return `authors-local ±${r.jitter}${r.mirror ? ' mirrored' : ''}`;
+}
+
+function givenFlags(p: Parsed): string {
+  const tuning = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logit-scale', 'theta-init', 'config', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'off-rate', 'balance'];
+  const given = tuning.filter((k) => p.flags[k] !== undefined).map((k) => '--' + k);
+  return given.length ? given.join(' ') : 'none';
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -120,7 +156,8 @@ export async function run(argv: string[]): Promise<void> {
   const backend = await initBackend(str(p, 'backend'));
   const quiet = bool(p, 'quiet');
   const log = (s: string) => quiet || process.stderr.write(s + '\n');
-  log(`sqsnn train: ${cfg.dataset} (${cfg.encoding.kind}${cfg.encoding.kind === 'rate' ? `, p_max ${cfg.encoding.pMax}` : ''}), network ${describeNetwork(cfg.network)}, rule ${cfg.rule}, T ${cfg.steps}, batch ${cfg.batch}, lr ${cfg.ruleConfig.optimizer.lr}, seed ${cfg.seed}, backend ${backend.backend}`);
+  log(`sqsnn train: ${cfg.dataset} (${cfg.encoding.kind}${cfg.encoding.kind === 'rate' ? `, p_max ${cfg.encoding.pMax}` : ''}), network ${describeNetwork(cfg.network)}, rule ${cfg.rule}, T ${cfg.steps}, seed ${cfg.seed}, backend ${backend.backend}`);
+  log(`recipe: ${describeRecipe(cfg)} (defaults: ${recipeFor(cfg.network.layers[0].neuron, cfg.rule).source} in src/recipes.ts; given: ${givenFlags(p)})`);
   const res = await trainRun(cfg, out, {
     resume: bool(p, 'resume'),
     quiet,

@@ -62,6 +62,8 @@ export interface NeuronLayer<S = unknown, P = unknown> {
   stepForced(prep: P, state: S, currents: Tensor, spikes: Tensor): ForcedResult<S>;
   /** Local-rule eligibilities at outcome `spikes` (sampled or target), for layers that support it. */
   eligibility?(prep: P, state: S, currents: Tensor, spikes: Tensor | null, ctx: StepContext, opts: LocalOptions): Eligibility<S>;
+  /** For initialisation: neuron h starts with the negated input weights of neuron mirrorOf()[h] (−1: none). */
+  mirrorOf?(): Int32Array | null;
   /** Tensors of the state, for disposal. */
   stateTensors(state: S): Tensor[];
   /** JSON description that recreates the layer (without parameter values). */

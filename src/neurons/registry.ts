@@ -17,6 +17,8 @@ type Factory = (cfg: LayerConfig, seed: number) => NeuronLayer;
 
 const FACTORIES: Record<string, Factory> = {
   sqs: (cfg, seed) => new SqsLayer(cfg as unknown as SqsLayerConfig, { seed }),
+  // The authors' public code's neuron (θ_mem on the IO qubit, the measured spike carried as memory): for ablations.
+  'sqs-compat': (cfg, seed) => new SqsLayer({ ansatz: 'paper-compat', memory: 'measured', ...(cfg as unknown as SqsLayerConfig) }, { seed }),
 };
 
 export function registerNeuron(kind: string, factory: Factory): void {

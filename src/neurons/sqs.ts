@@ -19,7 +19,18 @@ import {
 } from '../../kernels/statevector';
 import { Tensor, repeatRows, tf } from '../../kernels/tf';
 import { AnsatzSpec, circuitFromAnsatz } from '../spec';
+import { DEFAULT_THETA_INIT, ThetaInit, mirrorPartners, resolveThetaInit, sampleTheta } from './init';
 import { Eligibility, ForcedResult, LocalOptions, NeuronLayer, StepContext, StepResult } from './layer';
+import { ConfigError } from './registry';
+
+/**
+ * What the memory qubits carry to the next step:
+ * - `quantum` (the model): the post-measurement memory state;
+ * - `reset`: |0…0⟩ every step — the same neuron without quantum memory (an ablation);
+ * - `measured`: the basis state of the measured IO bits (needs N_M = N) — what the authors' public
+ *   batched code carries, a classical feedback of the last spike.
+ */
+export type MemoryCarry = 'quantum' | 'reset' | 'measured';
 
 export interface SqsLayerConfig {
   size: number;
@@ -28,6 +39,10 @@ export interface SqsLayerConfig {
   ansatz?: AnsatzSpec;
   /** Force the dense-unitary or gate-by-gate path (default: automatic). */
   path?: 'dense' | 'gates';
+  /** How θ starts (default N(0, 0.1²)); see ./init.ts. */
+  init?: ThetaInit;
+  /** What the memory carries between steps (default `quantum`). */
+  memory?: MemoryCarry;
 }
 
 export interface SqsState {
@@ -56,6 +71,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
   readonly theta: tf.Variable;
   readonly variables: Record<string, tf.Variable>;
   readonly dense: boolean;
+  readonly memory: MemoryCarry;
 
   constructor(readonly config: SqsLayerConfig, init?: { theta?: Tensor; seed?: number }) {
     const n = config.ioQubits ?? 1;
@@ -64,7 +80,11 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     this.channels = n;
     this.circuit = circuitFromAnsatz(config.ansatz, n, m);
     const k = this.circuit.paramNames.length;
-    const th = init?.theta ?? tf.randomUniform([this.size, k], 0, 2 * Math.PI, 'float32', init?.seed ?? 0);
+    this.memory = config.memory ?? 'quantum';
+    if (!['quantum', 'reset', 'measured'].includes(this.memory)) throw new ConfigError(`memory must be quantum, reset or measured, got '${this.memory}'`);
+    if (this.memory === 'measured' && m !== n)
+      throw new ConfigError(`memory 'measured' carries the measured IO bits, so it needs memoryQubits = ioQubits, got ${m} and ${n}`);
+    const th = init?.theta ?? tf.tensor2d(sampleTheta(config.init ?? DEFAULT_THETA_INIT, this.size, this.circuit.paramNames, init?.seed ?? 0), [this.size, k]);
     if (th.shape[0] !== this.size || th.shape[1] !== k)
       throw new Error(`θ must be [${this.size}, ${k}], got [${th.shape}]`);
     this.theta = tf.variable(th, true);
@@ -129,7 +149,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const active = tf.cast(tf.greater(currents, 0), 'float32');
     const bits = spikes ?? perQubit(oneHot, n);
     return {
-      state: { mem: base.mem },
+      state: this.carry(base.mem, bits),
       spikes: bits,
       spikeProb: perQubit(base.probs, n),
       outcomeProbs: base.probs,
@@ -139,6 +159,27 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
       dLogPdParams: { theta: tf.mul(dpdTheta, tf.expandDims(inv, 1)) },
       probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }, false).prob),
     };
+  }
+
+  /** Neuron h's input weights are the negation of neuron mirrorOf()[h]'s (−1: independent). */
+  mirrorOf(): Int32Array | null {
+    return mirrorPartners(this.config.init ?? DEFAULT_THETA_INIT, this.size);
+  }
+
+  /** The memory handed to the next step, given the post-measurement memory and the spikes [H, N, B]. */
+  private carry(mem: Complex, spikes: Tensor): SqsState {
+    if (this.memory === 'quantum') return { mem };
+    const b = spikes.shape[2] as number;
+    if (this.memory === 'reset') return { mem: initialMemory(this.size, this.circuit.memoryQubits, b) };
+    // |y⟩ as amplitudes Π_n (y_n ? s_n : 1 − s_n): exact for bits, and differentiable through surrogate spikes.
+    const n = this.channels;
+    let amp: Tensor = tf.ones([this.size, 1, b]);
+    for (let q = 0; q < n; q++) {
+      const s = tf.slice(spikes, [0, q, 0], [-1, 1, -1]);
+      // Index k's bit q is (k >> q) & 1: the new axis for qubit q is the slower one.
+      amp = tf.reshape(tf.stack([tf.mul(amp, tf.sub(1, s)), tf.mul(amp, s)], 1), [this.size, 2 ** (q + 1), b]);
+    }
+    return { mem: { re: amp, im: tf.zerosLike(amp) } };
   }
 
   initialState(batch: number): SqsState {
@@ -168,13 +209,13 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const spikeProb = perQubit(out.probs, n);
     const bits = perQubit(out.oneHot, n);
     const spikes = ctx.train ? surrogateSpikes(spikeProb, bits, ctx.surrogate) : bits;
-    return { state: { mem: out.mem }, spikes, spikeProb, outcomeProbs: out.probs };
+    return { state: this.carry(out.mem, spikes), spikes, spikeProb, outcomeProbs: out.probs };
   }
 
   stepForced(prep: SqsPrep, state: SqsState, currents: Tensor, spikes: Tensor): ForcedResult<SqsState> {
     const out = this.run(prep, state.mem, currents, { forced: oneHotFromBits(spikes) });
     return {
-      state: { mem: out.mem },
+      state: this.carry(out.mem, spikes),
       spikes,
       spikeProb: perQubit(out.probs, this.channels),
       outcomeProbs: out.probs,
@@ -193,6 +234,8 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
       ioQubits: this.circuit.ioQubits,
       memoryQubits: this.circuit.memoryQubits,
       ansatz: this.config.ansatz ?? 'paper',
+      init: resolveThetaInit(this.config.init),
+      memory: this.memory,
       ...(this.config.path ? { path: this.config.path } : {}),
     };
   }
