@@ -13,6 +13,7 @@ import { Rng } from '../random';
 import { BatchResult } from './bptt';
 import { Optimizer } from './optimizer';
 import { LearningRule, RuleConfig, registerRule } from './rule';
+import { ConfigError } from '../neurons/registry';
 
 export interface LocalConfig {
   /** Shots per estimated probability (0 = exact probabilities). */
@@ -25,6 +26,14 @@ export interface LocalConfig {
   offRate?: number;
   /** Running-mean momentum of the baseline b. */
   baselineMomentum?: number;
+  /**
+   * The hidden neurons' baseline b: `running` (a running mean of ℓ_t over batches, default) or `batch`
+   * (for each sample, the mean of ℓ_t over the other samples of its batch at the same step: it removes
+   * what all samples share at that step, and leaving the sample out keeps the estimate unbiased).
+   */
+  baseline?: 'running' | 'batch';
+  /** Current derivative where the encoding is off (z ≤ 0): `exact` (0, default) or `one-sided` (see LocalOptions). */
+  encodingGradient?: 'exact' | 'one-sided';
   /**
    * Weight each output neuron's spike and silence targets equally (a class-balanced likelihood):
    * with C classes, 1 in C targets is "spike", and unweighted the silences drive the currents
@@ -71,7 +80,11 @@ export class LocalRule implements LearningRule {
       offRate: c.offRate ?? 0,
       baselineMomentum: c.baselineMomentum ?? 0.9,
       balance: c.balance ?? net.classes > 2,
+      encodingGradient: c.encodingGradient ?? 'exact',
+      baseline: c.baseline ?? 'running',
     };
+    if (!['running', 'batch'].includes(this.cfg.baseline)) throw new ConfigError(`local.baseline must be running or batch, got '${this.cfg.baseline}'`);
+    if (!['exact', 'one-sided'].includes(this.cfg.encodingGradient)) throw new ConfigError(`local.encodingGradient must be exact or one-sided, got '${this.cfg.encodingGradient}'`);
     for (const [i, l] of net.layers.entries())
       if (!l.eligibility) throw new Error(`layer ${i} (${l.kind}) has no local rule; use --rule bptt`);
     this.optimizer = new Optimizer(net.namedVariables(), ruleCfg.optimizer);
@@ -99,7 +112,7 @@ export class LocalRule implements LearningRule {
       net.layers.forEach((layer: NeuronLayer, i) => {
         const z = net.currentsInto(i, outputs, x);
         const y = i === last ? tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0]) : null;
-        const e = (layer.eligibility as NonNullable<NeuronLayer['eligibility']>)(preps[i], states[i], z, y, ctx, { shots: this.cfg.shots });
+        const e = (layer.eligibility as NonNullable<NeuronLayer['eligibility']>)(preps[i], states[i], z, y, ctx, { shots: this.cfg.shots, encodingGradient: this.cfg.encodingGradient });
         el.push(e);
         currents.push(z);
         outputs.push(e.spikes);
@@ -109,7 +122,7 @@ export class LocalRule implements LearningRule {
       logLik = tf.add(logLik, lt);
       const outProb = tf.reshape(el[last].spikeProb, [net.classes, b]);
       probSum = probSum ? tf.add(probSum, outProb) : outProb;
-      const centred = tf.sub(lt, this.baseline);
+      const centred = this.cfg.baseline === 'batch' && b > 1 ? tf.sub(lt, tf.div(tf.sub(tf.sum(lt), lt), b - 1)) : tf.sub(lt, this.baseline);
       signalSum += tf.mean(lt).dataSync()[0];
       // Output neurons: signal 1 (or the class-balance weight of their target); hidden: ℓ_t − b.
       const outWeight = this.cfg.balance ? this.balanceWeights(tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0])) : null;

@@ -42,6 +42,13 @@ export interface Eligibility<S> extends ForcedResult<S> {
 export interface LocalOptions {
   /** Finite shots per estimated probability (0 = exact). */
   shots: number;
+  /**
+   * Current derivative where the encoding is off (z ≤ 0): `exact` is 0 (RX(π·max(z, 0)) is flat
+   * there, so a neuron whose current is negative for an input never learns to fire for it);
+   * `one-sided` uses the derivative at z = 0⁺, measured by the same encoding shifts ±π/2 applied at
+   * φ = 0 — a surrogate, like a leaky ReLU's, that keeps such neurons trainable.
+   */
+  encodingGradient?: 'exact' | 'one-sided';
   /** Use the (inexact for controlled rotations) two-term rule everywhere: for demonstrations only. */
   twoTermOnly?: boolean;
 }

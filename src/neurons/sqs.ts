@@ -154,7 +154,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
       spikeProb: perQubit(base.probs, n),
       outcomeProbs: base.probs,
       logProb: tf.log(tf.maximum(opts.shots > 0 ? p : base.prob, opts.shots > 0 ? 0.5 / opts.shots : 1e-30)),
-      dLogPdCurrent: tf.mul(tf.mul(dLogPdEncoding, active), Math.PI),
+      dLogPdCurrent: tf.mul(opts.encodingGradient === 'one-sided' ? dLogPdEncoding : tf.mul(dLogPdEncoding, active), Math.PI),
       dLogPdEncoding,
       dLogPdParams: { theta: tf.mul(dpdTheta, tf.expandDims(inv, 1)) },
       probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }, false).prob),
