@@ -38,8 +38,10 @@ const BASE: Recipe = {
 const BY_RULE: Record<string, Partial<Recipe>> = {
   bptt: {},
   // The local rule updates once per batch from a noisy, likelihood-weighted estimate: small batches
-  // and a larger step train the paper's 1 vs 7 network in a few epochs.
-  local: { batch: 20, lr: 0.01 },
+  // and a larger step train the paper's 1 vs 7 network in a few epochs. Its hidden signal is a
+  // likelihood-ratio estimate whose variance grows as 1/p(y): near-silent neurons (θ ~ N(0, 0.1²))
+  // give rare, huge eligibilities, so θ starts spread over [0, 2π) here.
+  local: { batch: 20, lr: 0.01, thetaInit: { kind: 'uniform', low: 0, high: 2 * Math.PI } },
 };
 
 const BY_NEURON_RULE: Record<string, Partial<Recipe>> = {

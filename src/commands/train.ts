@@ -24,6 +24,7 @@ export const TRAIN_FLAGS = [
   'dataset', 'hidden', 'T', 'epochs', 'batch', 'lr', 'seed', 'rule', 'backend', 'out', 'limit-train', 'limit-test',
   'resume', 'config', 'p-max', 'encoding', 'surrogate', 'clip', 'logit-scale', 'neuron', 'memory-qubits', 'io-qubits',
   'ansatz', 'quiet', 'json', 'optimizer', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'off-rate', 'balance', 'theta-init',
+  'encoding-gradient', 'baseline',
 ];
 
 /** Defaults ← --config FILE ← flags. The config file may hold any TrainConfig field. */
@@ -79,6 +80,16 @@ export function trainConfigFromArgs(p: Parsed): TrainConfig {
   if (str(p, 'spsa-eps') !== undefined) local.spsaEpsilon = num(p, 'spsa-eps', 0.05, { min: 0 });
   if (str(p, 'target-rate') !== undefined) local.targetRate = num(p, 'target-rate', 1, { min: 0, max: 1 });
   if (str(p, 'off-rate') !== undefined) local.offRate = num(p, 'off-rate', 0, { min: 0, max: 1 });
+  const encodingGradient = str(p, 'encoding-gradient');
+  if (encodingGradient !== undefined) {
+    if (encodingGradient !== 'exact' && encodingGradient !== 'one-sided') throw new UsageError(`--encoding-gradient must be exact or one-sided, got '${encodingGradient}'`);
+    local.encodingGradient = encodingGradient;
+  }
+  const baseline = str(p, 'baseline');
+  if (baseline !== undefined) {
+    if (baseline !== 'running' && baseline !== 'batch') throw new UsageError(`--baseline must be running or batch, got '${baseline}'`);
+    local.baseline = baseline;
+  }
   const balance = str(p, 'balance');
   if (balance !== undefined) {
     if (balance !== 'on' && balance !== 'off') throw new UsageError(`--balance must be on or off, got '${balance}'`);
@@ -134,7 +145,7 @@ function describeInit(init: unknown): string {
 }
 
 function givenFlags(p: Parsed): string {
-  const tuning = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logit-scale', 'theta-init', 'config', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'off-rate', 'balance'];
+  const tuning = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logit-scale', 'theta-init', 'config', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'off-rate', 'balance', 'encoding-gradient', 'baseline'];
   const given = tuning.filter((k) => p.flags[k] !== undefined).map((k) => '--' + k);
   return given.length ? given.join(' ') : 'none';
 }
