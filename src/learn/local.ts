@@ -32,6 +32,8 @@ export interface LocalConfig {
    * what all samples share at that step, and leaving the sample out keeps the estimate unbiased).
    */
   baseline?: 'running' | 'batch';
+  /** Clip every per-sample, per-step eligibility element to [−c, c] before it is weighted (0 = off). */
+  eligibilityClip?: number;
   /** Current derivative where the encoding is off (z ≤ 0): `exact` (0, default) or `one-sided` (see LocalOptions). */
   encodingGradient?: 'exact' | 'one-sided';
   /**
@@ -82,6 +84,7 @@ export class LocalRule implements LearningRule {
       balance: c.balance ?? net.classes > 2,
       encodingGradient: c.encodingGradient ?? 'exact',
       baseline: c.baseline ?? 'running',
+      eligibilityClip: c.eligibilityClip ?? 0,
     };
     if (!['running', 'batch'].includes(this.cfg.baseline)) throw new ConfigError(`local.baseline must be running or batch, got '${this.cfg.baseline}'`);
     if (!['exact', 'one-sided'].includes(this.cfg.encodingGradient)) throw new ConfigError(`local.encodingGradient must be exact or one-sided, got '${this.cfg.encodingGradient}'`);
@@ -128,7 +131,11 @@ export class LocalRule implements LearningRule {
       const outWeight = this.cfg.balance ? this.balanceWeights(tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0])) : null;
       el.forEach((e, i) => {
         const sig = i === last ? outWeight : tf.reshape(centred, [1, 1, b]);
-        const scaled = (g: Tensor) => (sig ? tf.mul(g, sig) : g);
+        const c = this.cfg.eligibilityClip;
+        // ∂log p = ∂p/p is unbounded where p → 0 (e.g. log sin²(φ/2) near φ = 0): one such sample
+        // can swamp a batch, so each per-sample eligibility may be clipped to [−c, c].
+        const clipped = (g: Tensor) => (c > 0 ? tf.clipByValue(g, -c, c) : g);
+        const scaled = (g: Tensor) => (sig ? tf.mul(clipped(g), sig) : clipped(g));
         for (const [k, g] of Object.entries(e.dLogPdParams)) add(`layer.${i}.${k}`, tf.sum(scaled(g), 2));
         const ez = this.cfg.spsa > 0 ? null : scaled(e.dLogPdCurrent);
         if (ez && net.biases[i]) add(`layer.${i}.bias`, tf.transpose(tf.sum(ez, 2, true), [1, 0, 2]));
