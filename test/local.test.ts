@@ -9,7 +9,7 @@ import { circuitUnitary, evolveDense } from '../kernels/evolve';
 import { occurrenceAngles } from '../kernels/circuit';
 import { encodingAngles, inputState, ioAmplitudes, outcomeProbabilities, sqsStep } from '../kernels/statevector';
 import { loadDataset } from '../src/data';
-import { LocalRule } from '../src/learn/local';
+import { LocalRule, centredSignal } from '../src/learn/local';
 import { Network } from '../src/network';
 import { neuronGradients } from '../src/neuron-grad';
 import { SqsLayer } from '../src/neurons/sqs';
@@ -196,4 +196,37 @@ test('with class balancing, a single layer learns 10 classes by the local rule a
   expect(res.metrics[res.metrics.length - 1].testAccuracy).toBeGreaterThan(0.2); // chance: 0.1
   res.network.dispose();
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+describe('variance controls of the local rule', () => {
+  test("the 'batch' baseline subtracts the mean of the other samples; 'running' the running mean", () => {
+    const lt = tf.tensor1d([1, 2, 3, 6]);
+    const got = centredSignal(lt, 'batch', 0).dataSync();
+    [1 - 11 / 3, 2 - 10 / 3, 3 - 9 / 3, 6 - 6 / 3].forEach((v, i) => expect(got[i]).toBeCloseTo(v, 6));
+    expect(Array.from(centredSignal(lt, 'running', 2.5).dataSync())).toEqual([-1.5, -0.5, 0.5, 3.5]);
+    lt.dispose();
+  });
+
+  test('eligibility clipping bounds every per-sample contribution (and is off by default)', () => {
+    const network = { inputs: 30, layers: [{ neuron: 'sqs', size: 3 }] };
+    const x = tf.cast(tf.less(tf.randomUniform([4, 30, 6], 0, 1, 'float32', 5), 0.4), 'float32');
+    const y = tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32');
+    const largest = (clip: number): number => {
+      const net = new Network(network, 2);
+      const rule = new LocalRule(net, { optimizer: { kind: 'sgd', lr: 0.1 }, bptt: { surrogate: 'straight-through' }, local: { balance: false, eligibilityClip: clip } });
+      const m = tf.tidy(() => {
+        const r = rule.estimate(x, y, new Rng(9));
+        return Math.max(...Object.values(r.grads).map((g) => tf.max(tf.abs(g)).dataSync()[0]));
+      });
+      rule.dispose();
+      net.dispose();
+      return m;
+    };
+    const c = 0.01;
+    // 4 steps × 6 samples, each |e| ≤ c, times at most one presynaptic spike per weight.
+    expect(largest(c)).toBeLessThanOrEqual(4 * 6 * c + 1e-6);
+    expect(largest(0)).toBeGreaterThan(4 * 6 * c);
+    x.dispose();
+    y.dispose();
+  });
 });

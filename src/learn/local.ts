@@ -55,6 +55,16 @@ export function outputTargets(labels: Tensor, classes: number, steps: number, rn
   });
 }
 
+/**
+ * The hidden neurons' learning signal ℓ_t − b for every sample [B]: `running` subtracts the running
+ * mean; `batch` subtracts the mean of ℓ_t over the other samples of the batch (leave-one-out).
+ */
+export function centredSignal(lt: Tensor, baseline: 'running' | 'batch', running: number): Tensor {
+  const b = lt.shape[0] as number;
+  if (baseline === 'batch' && b > 1) return tf.sub(lt, tf.div(tf.sub(tf.sum(lt), lt), b - 1));
+  return tf.sub(lt, running);
+}
+
 /** Σ_b s_b e[h, n, b] ⊗ x[p, n, b] → [N, H, P] (the weight update of one synapse). */
 function outerOverBatch(e: Tensor, pre: Tensor): Tensor {
   const [h, n, b] = e.shape as number[];
@@ -125,7 +135,7 @@ export class LocalRule implements LearningRule {
       logLik = tf.add(logLik, lt);
       const outProb = tf.reshape(el[last].spikeProb, [net.classes, b]);
       probSum = probSum ? tf.add(probSum, outProb) : outProb;
-      const centred = this.cfg.baseline === 'batch' && b > 1 ? tf.sub(lt, tf.div(tf.sub(tf.sum(lt), lt), b - 1)) : tf.sub(lt, this.baseline);
+      const centred = centredSignal(lt, this.cfg.baseline, this.baseline);
       signalSum += tf.mean(lt).dataSync()[0];
       // Output neurons: signal 1 (or the class-balance weight of their target); hidden: ℓ_t − b.
       const outWeight = this.cfg.balance ? this.balanceWeights(tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0])) : null;
