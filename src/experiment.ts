@@ -282,7 +282,7 @@ export interface ExperimentOptions {
   select?: (cell: CellSpec) => boolean;
   /** Write results.csv/md and plots at the end (default true). */
   report?: boolean;
-  /** How often to look again at cells other workers hold (default 5 s). */
+  /** How often to look again at cells other workers hold (default 2 s). */
   pollMs?: number;
 }
 
@@ -379,7 +379,7 @@ async function trainCell(cell: CellSpec, ctx: CellContext): Promise<CellResult> 
 }
 
 /** Run one cell unless it is finished or another worker holds it. */
-async function runCell(cell: CellSpec, ctx: CellContext): Promise<CellOutcome> {
+async function runCell(cell: CellSpec, ctx: CellContext, onStart: () => void): Promise<CellOutcome> {
   const done = readResult(ctx.outDir, cell);
   if (done) return { status: 'done', result: done };
   const dir = cellDir(ctx.outDir, cell);
@@ -391,6 +391,7 @@ async function runCell(cell: CellSpec, ctx: CellContext): Promise<CellOutcome> {
     const again = readResult(ctx.outDir, cell); // finished by another worker since we looked
     if (again) return { status: 'done', result: again };
     fs.rmSync(failedFile, { force: true });
+    onStart();
     const result = await trainCell(cell, ctx);
     const resultFile = path.join(dir, 'result.json');
     fs.writeFileSync(resultFile + '.tmp', JSON.stringify(result));
@@ -429,11 +430,10 @@ export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts:
     while (pending.length) {
       const busy: CellSpec[] = [];
       for (const [i, cell] of pending.entries()) {
-        const head = `[cell ${cell.index} of ${cells.length}] ${cell.id}`;
+        const head = `[cell ${cell.index}] ${cell.id}`;
         const left = pending.length - i;
-        if (!readResult(outDir, cell)) log(`${head}: training (elapsed ${fmtTime((Date.now() - t0) / 1000)}, about ${ran > 0 ? fmtTime((ranSeconds / ran) * left) : '?'} left here)`);
         const start = Date.now();
-        const out = await runCell(cell, ctx);
+        const out = await runCell(cell, ctx, () => log(`${head}: training (elapsed ${fmtTime((Date.now() - t0) / 1000)}, about ${ran > 0 ? fmtTime((ranSeconds / ran) * left) : '?'} left here)`));
         if (out.status === 'busy') {
           busy.push(cell);
           log(`${head}: held by another worker`);
@@ -453,7 +453,7 @@ export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts:
         }
       }
       pending = busy;
-      if (pending.length) await sleep(opts.pollMs ?? 5000);
+      if (pending.length) await sleep(opts.pollMs ?? 2000);
     }
   }
   if (opts.report !== false) {
