@@ -284,6 +284,8 @@ export interface ExperimentOptions {
   report?: boolean;
   /** How often to look again at cells other workers hold (default 2 s). */
   pollMs?: number;
+  /** Wait for cells other workers hold (default true); false leaves them to those workers. */
+  waitForOthers?: boolean;
 }
 
 export class ExperimentError extends Error {
@@ -410,7 +412,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Run the selected cells (default all) of a grid: tuning cells first, then final cells. Cells held
- * by other workers are waited for, so this returns once every selected cell is finished or failed.
+ * by other workers are waited for (unless `waitForOthers` is false), so this returns once every
+ * selected cell is finished or failed.
  * Returns the results of the selected cells, in plan order; throws an ExperimentError naming the
  * failed cells (after writing the report).
  */
@@ -452,7 +455,7 @@ export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts:
           }
         }
       }
-      pending = busy;
+      pending = opts.waitForOthers === false ? [] : busy;
       if (pending.length) await sleep(opts.pollMs ?? 2000);
     }
   }

@@ -99,3 +99,17 @@ test('circuit executions per inference, per neuron kind', () => {
   expect(executionsPerInference(net([{ neuron: 'lif', size: 10 }, { neuron: 'prob', size: 2 }]), 5)).toEqual({ executions: 0, estimated: false });
   expect(() => executionsPerInference(net([{ neuron: 'mystery', size: 1 }]), 5)).toThrow(/mystery/);
 });
+
+test('--jobs 2 runs each cell once, in two processes sharing the locks', () => {
+  const out = tmp();
+  const cli = path.join(__dirname, '..', 'dist', 'src', 'cli.js');
+  expect(fs.existsSync(cli)).toBe(true); // npm run build
+  const r = spawnSync(process.execPath, [cli, 'experiment', 'run', '--config', tiny, '--out', out, '--jobs', '2'], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  const trained = r.stderr.split('\n').filter((l) => /test accuracy/.test(l));
+  expect(trained).toHaveLength(4);
+  const byWorker = (w: number) => trained.filter((l) => l.startsWith(`[worker ${w}]`)).map((l) => Number(/\[cell (\d+)\]/.exec(l)?.[1]));
+  expect([...byWorker(1), ...byWorker(2)].sort()).toEqual([0, 1, 2, 3]);
+  expect(fs.readFileSync(path.join(out, 'results.md'), 'utf8')).toContain('4 of 4 finished, 0 failed, 0 missing');
+  fs.rmSync(out, { recursive: true, force: true });
+}, 300_000);

@@ -1,4 +1,5 @@
 /** The experiment runner: a small grid runs end to end, writes its reports, and is skipped on rerun. */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -51,5 +52,16 @@ test('a small grid runs end to end, writes results and plots, and is skipped on 
   const again = await runExperiment(config, out, opts);
   expect(lines.filter((l) => l.includes('skipped'))).toHaveLength(12);
   expect(again.map((r) => r.testAccuracy)).toEqual(results.map((r) => r.testAccuracy));
+
+  // An interrupted cell (checkpoint, no result, the lock of a process that is gone) is taken over and resumed.
+  const cell = expandGrid(config)[5];
+  fs.rmSync(path.join(out, 'cells', cell.id, 'result.json'));
+  const gone = spawnSync(process.execPath, ['-e', '']).pid;
+  fs.writeFileSync(path.join(out, 'cells', cell.id, 'lock'), JSON.stringify({ host: os.hostname(), pid: gone, token: 't' }));
+  lines.length = 0;
+  const resumed = await runExperiment(config, out, opts);
+  expect(lines.filter((l) => l.includes('training'))).toEqual([expect.stringContaining(`[cell 5] ${cell.id}: training`)]);
+  expect(resumed[5]).toEqual({ ...results[5], trainSeconds: expect.any(Number) });
+  expect(fs.existsSync(path.join(out, 'cells', cell.id, 'lock'))).toBe(false);
   fs.rmSync(out, { recursive: true, force: true });
 });

@@ -15,6 +15,7 @@ import { readJsonInput } from '../spec';
 const USAGE = `usage:
   sqsnn experiment plan   --config F [--json]
   sqsnn experiment run    --config F --out DIR [--cell K | --shard I/N] [--phase tune|final] [--jobs J] [--quiet]
+                          [--no-report] [--no-wait]   (no report; leave cells other workers hold to them)
   sqsnn experiment slurm  --config F --out DIR [--submit] [--wait] [--partition P] [--time T]
                           [--cpus-per-task C] [--mem M] [--max-parallel K]
   sqsnn experiment report --out DIR`;
@@ -84,7 +85,7 @@ function reportSummary(dir: string): void {
 /** Run the selected cells of one phase in `jobs` child processes sharing the cell locks. */
 function runChildren(dir: string, p: Parsed, phase: Phase, jobs: number): Promise<number[]> {
   const pass = ['cell', 'shard', 'backend'].flatMap((k) => (str(p, k) !== undefined ? [`--${k}`, str(p, k) as string] : []));
-  const args = [cliPath(), 'experiment', 'run', '--out', dir, '--phase', phase, ...pass, '--quiet', '--no-report'];
+  const args = [cliPath(), 'experiment', 'run', '--out', dir, '--phase', phase, ...pass, '--quiet', '--no-report', '--no-wait'];
   return Promise.all(
     Array.from({ length: jobs }, (_, j) =>
       new Promise<number>((resolve) => {
@@ -102,7 +103,7 @@ function runChildren(dir: string, p: Parsed, phase: Phase, jobs: number): Promis
 }
 
 async function runCells(p: Parsed): Promise<void> {
-  checkKnown(p, ['config', 'out', 'cell', 'shard', 'phase', 'jobs', 'backend', 'quiet', 'no-report', 'dry-run']);
+  checkKnown(p, ['config', 'out', 'cell', 'shard', 'phase', 'jobs', 'backend', 'quiet', 'no-report', 'no-wait', 'dry-run']);
   const dir = requireOut(p);
   const cfg = loadConfig(p, dir);
   const cells = expandGrid(cfg);
@@ -123,7 +124,7 @@ async function runCells(p: Parsed): Promise<void> {
   }
   const backend = await initBackend(str(p, 'backend'));
   err(`sqsnn experiment: ${chosen.length} of ${cells.length} cells, backend ${backend.backend}, results in ${dir}`);
-  const results = await runExperiment(cfg, dir, { quiet: bool(p, 'quiet'), select, report });
+  const results = await runExperiment(cfg, dir, { quiet: bool(p, 'quiet'), select, report, waitForOthers: !bool(p, 'no-wait') });
   out(`${results.length} cells${report ? `; see ${dir}/results.md` : ''}`);
 }
 
@@ -170,7 +171,7 @@ async function report(p: Parsed): Promise<void> {
 export async function run(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   const subcommands: Record<string, (p: Parsed) => Promise<void>> = { plan, run: runCells, slurm, report };
-  const booleans = ['quiet', 'dry-run', 'json', 'submit', 'wait', 'no-report'];
+  const booleans = ['quiet', 'dry-run', 'json', 'submit', 'wait', 'no-report', 'no-wait'];
   if (sub === undefined || sub === '--help' || sub === 'help') return out(USAGE);
   if (sub.startsWith('--')) return runCells(parseArgs(argv, booleans)); // the original form: run the whole grid
   const handler = subcommands[sub];
