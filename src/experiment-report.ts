@@ -54,6 +54,7 @@ export interface SummaryRow {
   /** Learning rates the seeds trained with (one, unless the config changed between runs). */
   lr: number[];
   tunedOver?: number[];
+  lrFrom?: 'config' | 'recipe';
   epochs: number;
   trainingSamples: number | null;
   circuitExecutions: number | null;
@@ -78,6 +79,7 @@ export function summarize(results: CellResult[]): SummaryRow[] {
     accuracy: meanStd(rs.map((r) => r.testAccuracy)),
     lr: [...new Set(rs.map((r) => r.lr).filter((x): x is number => x !== undefined))],
     ...(rs[0].tunedOver ? { tunedOver: rs[0].tunedOver } : {}),
+    ...(rs[0].lrFrom ? { lrFrom: rs[0].lrFrom } : {}),
     epochs: Math.max(...rs.map((r) => r.epochs)),
     trainingSamples: rs[0].trainingSamples ?? null,
     circuitExecutions: rs[0].circuitExecutions ?? null,
@@ -124,7 +126,7 @@ export function writeReport(outDir: string, opts: ReportOptions = {}): CellStatu
   md.push(
     '| dataset | model | rule | budget | parameters | seeds | test accuracy (mean ± std) | lr | epochs | training samples | circuit executions per inference | training time per cell |',
     '|---|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.dataset} | ${r.model} | ${r.rule} | ${r.budget} | ${r.parameters} | ${r.seeds} | ${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)} % | ${lrText(r.lr)}${r.tunedOver ? ` (selected from ${lrText(r.tunedOver)})` : ' (fixed)'} | ${r.epochs} | ${r.trainingSamples ?? '?'} | ${executionsText(r)} | ${r.seconds.toFixed(1)} s |`),
+    ...rows.map((r) => `| ${r.dataset} | ${r.model} | ${r.rule} | ${r.budget} | ${r.parameters} | ${r.seeds} | ${pct(r.accuracy.mean)} ± ${pct(r.accuracy.std)} % | ${lrText(r.lr)}${r.tunedOver ? ` (selected from ${lrText(r.tunedOver)})` : r.lrFrom === 'recipe' ? ' (recipe)' : ' (fixed)'} | ${r.epochs} | ${r.trainingSamples ?? '?'} | ${executionsText(r)} | ${r.seconds.toFixed(1)} s |`),
     '',
     'Circuit executions per inference: the circuit runs one test input costs on a device. SQS: one single-shot run per neuron per step (T × SQS neurons); QLIF: shots × T per neuron; classical neurons: 0.',
   );

@@ -30,6 +30,7 @@ import { RuleConfig } from './learn/rule';
 import { NetworkConfig } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
 import { fmtTime } from './progress';
+import { hasCircuitAngles, recipeFor } from './recipes';
 import { EpochMetrics, TrainConfig, trainRun } from './train';
 
 /** A learning-rate grid searched on a validation split carved from the training set. */
@@ -48,7 +49,7 @@ export interface ExperimentModel {
   neuron: Omit<LayerConfig, 'size'> & { neuron: string };
   /** Training rules to run this model with (default ["bptt"]). */
   rules?: string[];
-  /** Fixed learning rate (ignored when the model is tuned). */
+  /** Fixed learning rate (ignored when the model is tuned; default: the recipe's, src/recipes.ts). */
   lr?: number;
   /** Learning-rate grid for this model (overrides the grid's `tune`). */
   tune?: TuneSpec;
@@ -122,6 +123,8 @@ export interface CellResult {
   lr?: number;
   /** Final cells of a tuned model: the grid the lr was selected from. */
   tunedOver?: number[];
+  /** Untuned cells: whether the lr was set in the config or came from the recipe. */
+  lrFrom?: 'config' | 'recipe';
   parameters: number;
   hidden: number[];
   testAccuracy: number;
@@ -199,7 +202,10 @@ export function expandGrid(cfg: ExperimentConfig): CellSpec[] {
 export function cellNetwork(cell: CellSpec, ds: Dataset): NetworkConfig {
   const enc = cell.data.encoding ?? { kind: 'rate', pMax: 0.5 };
   const hiddenLayers = cell.data.hiddenLayers ?? 1;
-  const layer = (size: number) => ({ ...cell.model.neuron, size }) as LayerConfig;
+  const neuron = cell.model.neuron;
+  // Circuit angles start as the recipe says unless the model sets `init` (as in `sqsnn train`).
+  const init = hasCircuitAngles(neuron.neuron) ? { init: neuron.init ?? recipeFor(neuron.neuron, cell.rule).thetaInit } : {};
+  const layer = (size: number) => ({ ...neuron, ...init, size }) as LayerConfig;
   const template: NetworkConfig = {
     inputs: inputFeatures(ds.height * ds.width, enc),
     layers: [...Array.from({ length: hiddenLayers }, () => layer(16)), layer(ds.classes)],
@@ -208,17 +214,21 @@ export function cellNetwork(cell: CellSpec, ds: Dataset): NetworkConfig {
   return sizeHidden(template, cell.budget).config;
 }
 
-/** Training settings of a model under a rule, where the model leaves them unset. */
-export function modelSettings(m: ExperimentModel): RuleConfig {
+/**
+ * Training settings of a model under a rule: what the model sets, else the recipe of its neuron
+ * kind and rule (src/recipes.ts), as `sqsnn train` does.
+ */
+export function modelSettings(m: ExperimentModel, rule: string): RuleConfig {
+  const recipe = recipeFor(m.neuron.neuron, rule);
   return {
-    optimizer: { kind: m.optimizer ?? 'adam', lr: m.lr ?? 5e-3, clipNorm: m.clipNorm ?? 0 },
-    bptt: { surrogate: m.surrogate ?? 'straight-through', logitScale: m.logitScale ?? 1 },
-    local: m.local ?? {},
+    optimizer: { kind: m.optimizer ?? recipe.optimizer, lr: m.lr ?? recipe.lr, clipNorm: m.clipNorm ?? recipe.clipNorm },
+    bptt: { surrogate: m.surrogate ?? recipe.surrogate, logitScale: m.logitScale ?? recipe.logitScale },
+    local: { ...recipe.local, ...(m.local ?? {}) },
   };
 }
 
 function trainConfigFor(cell: CellSpec, ds: Dataset, lr: number | undefined): TrainConfig {
-  const settings = modelSettings(cell.model);
+  const settings = modelSettings(cell.model, cell.rule);
   return {
     dataset: cell.data.dataset,
     network: cellNetwork(cell, ds),
@@ -363,7 +373,7 @@ async function trainCell(cell: CellSpec, ctx: CellContext): Promise<CellResult> 
     budget: cell.budget,
     seed: cell.seed,
     lr: res.config.ruleConfig.optimizer.lr,
-    ...(cell.phase === 'final' && cell.tune ? { tunedOver: cell.tune.lr } : {}),
+    ...(cell.phase === 'final' && cell.tune ? { tunedOver: cell.tune.lr } : cell.phase === 'final' ? { lrFrom: cell.model.lr !== undefined ? 'config' : 'recipe' } : {}),
     parameters: res.network.parameterCount(),
     hidden: res.config.network.layers.slice(0, -1).map((l) => l.size),
     testAccuracy: last.testAccuracy,
