@@ -1,9 +1,10 @@
 /**
  * Circuit executions per inference: how many quantum-circuit runs (shots) one input costs on a
- * device, for the experiment report. One small function per neuron kind (registered here, beside
- * the kinds' parameter counts in budget.ts, because src/neurons/ is kept free of report concerns):
+ * device, for the experiment report. One small function per neuron kind, registered by kind (a new
+ * kind adds its own with `registerExecutions`; the report never switches on kinds):
  *
- *   sqs   T · H       one single-shot run per neuron per step: the measured spike is the output, no
+ *   sqs, sqs-compat
+ *         T · H       one single-shot run per neuron per step: the measured spike is the output, no
  *                     probability is estimated (the memory qubits carry the state between steps)
  *   qlif  S · T · H   the firing probability is estimated from S shots per neuron per step; with
  *                     exact probabilities (shots = 0) a device would still need shots, so S is
@@ -35,7 +36,9 @@ export function registerExecutions(kind: string, count: ExecutionsOfLayer): void
 
 const classical: ExecutionsOfLayer = () => ({ executions: 0, estimated: false });
 
-registerExecutions('sqs', (layer, steps) => ({ executions: steps * layer.size, estimated: false }));
+const singleShotPerStep: ExecutionsOfLayer = (layer, steps) => ({ executions: steps * layer.size, estimated: false });
+registerExecutions('sqs', singleShotPerStep);
+registerExecutions('sqs-compat', singleShotPerStep);
 registerExecutions('qlif', (layer, steps) => {
   const shots = Number(layer.shots ?? 0);
   return { executions: (shots > 0 ? shots : EXACT_QLIF_SHOT_ESTIMATE) * steps * layer.size, estimated: !(shots > 0) };

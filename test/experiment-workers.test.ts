@@ -94,6 +94,7 @@ test('Slurm arrays hold the unfinished cells of each phase', () => {
 test('circuit executions per inference, per neuron kind', () => {
   const net = (layers: Record<string, unknown>[]) => ({ layers: layers as { neuron: string; size: number }[] });
   expect(executionsPerInference(net([{ neuron: 'sqs', size: 10 }, { neuron: 'sqs', size: 2 }]), 5)).toEqual({ executions: 60, estimated: false });
+  expect(executionsPerInference(net([{ neuron: 'sqs-compat', size: 10 }]), 5)).toEqual({ executions: 50, estimated: false });
   expect(executionsPerInference(net([{ neuron: 'qlif', size: 10, shots: 8 }]), 5)).toEqual({ executions: 400, estimated: false });
   expect(executionsPerInference(net([{ neuron: 'qlif', size: 10 }]), 5)).toEqual({ executions: EXACT_QLIF_SHOT_ESTIMATE * 50, estimated: true });
   expect(executionsPerInference(net([{ neuron: 'lif', size: 10 }, { neuron: 'prob', size: 2 }]), 5)).toEqual({ executions: 0, estimated: false });
