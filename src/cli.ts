@@ -13,7 +13,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (ar
   'export-qasm': { summary: 'OpenQASM 2/3 program of a neuron or layer for a device (--spec FILE|- or --checkpoint DIR)', load: () => import('./commands/export-qasm') },
   likelihood: { summary: 'log-likelihood of device spike records under the model (--spec FILE --shots FILE)', load: () => import('./commands/likelihood') },
   bench: { summary: 'throughput benchmarks: bench neuron, bench local', load: () => import('./commands/bench') },
-  experiment: { summary: 'grid of models × datasets × budgets × rules × seeds → results.csv/md and SVG plots', load: () => import('./commands/experiment') },
+  experiment: { summary: 'grid of models × datasets × budgets × rules × seeds: plan, run (--jobs, --cell, --shard), slurm, report', load: () => import('./commands/experiment') },
   info: { summary: 'backend in use, versions, and why other backends were skipped', load: () => import('./commands/info') },
 };
 

@@ -1,23 +1,46 @@
 /**
  * Experiment grids: models × datasets × parameter budgets × training rules × seeds. Each cell is one
- * training run (src/train.ts) in its own folder; a finished cell leaves result.json and is skipped on
- * a rerun, an interrupted one resumes from its checkpoint. The grid ends with results.csv,
- * results.md (mean ± std per model, dataset, budget and rule) and SVG plots.
+ * training run (src/train.ts) in its own folder `cells/<id>/`, and the unit of work for every way of
+ * running a grid: one process, `--jobs J` processes, shards, or a Slurm job array.
+ *
+ * - Cells are numbered in plan order (`expandGrid`); the number is what `--cell K` and
+ *   `$SLURM_ARRAY_TASK_ID` name.
+ * - Fair tuning: a model (or the grid) may declare `"tune": {"lr": [...], "validation": 0.1}`. Its
+ *   *tuning* cells train each candidate on the training set minus a seeded validation split and
+ *   record the validation accuracy; its *final* cells, one per seed, select the lr with the best mean
+ *   validation accuracy over the seeds of their group (model, dataset, budget, rule) and train on the
+ *   whole training set. Test accuracy is never looked at for selection. All tuning cells come first
+ *   in the numbering, so the two phases are two contiguous ranges (`--phase tune|final`), e.g. two
+ *   job arrays where the second depends on the first.
+ * - A finished cell leaves result.json and is skipped; a failed one leaves failed.json and is retried
+ *   on the next run; an interrupted one resumes from its checkpoint. A per-cell lock
+ *   (src/cell-lock.ts) keeps concurrent workers on a shared file system from running a cell twice.
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
-import { tf } from '../kernels/tf';
 import { sizeHidden } from './budget';
 import { hasCheckpoint } from './checkpoint';
+import { tryLock } from './cell-lock';
 import { Dataset, loadDataset } from './data';
-import { Encoding, encodeImages, inputFeatures } from './inputs';
+import { executionsPerInference } from './executions';
+import { Encoding, inputFeatures } from './inputs';
 import { LocalConfig } from './learn/local';
+import { RuleConfig } from './learn/rule';
 import { NetworkConfig } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
-import { lineChart, rasterChart, Series } from './plot';
 import { fmtTime } from './progress';
-import { Rng } from './random';
-import { EpochMetrics, TrainConfig, networkFromCheckpoint, trainRun } from './train';
+import { hasCircuitAngles, recipeFor } from './recipes';
+import { EpochMetrics, TrainConfig, trainRun } from './train';
+
+/** A learning-rate grid searched on a validation split carved from the training set. */
+export interface TuneSpec {
+  lr: number[];
+  /** Fraction of the training set held out for validation (default 0.1). */
+  validation?: number;
+  /** Seeds of the tuning runs (default: the grid's seeds). */
+  seeds?: number[];
+}
 
 export interface ExperimentModel {
   /** Label in tables and plots. */
@@ -26,7 +49,10 @@ export interface ExperimentModel {
   neuron: Omit<LayerConfig, 'size'> & { neuron: string };
   /** Training rules to run this model with (default ["bptt"]). */
   rules?: string[];
+  /** Fixed learning rate (ignored when the model is tuned; default: the recipe's, src/recipes.ts). */
   lr?: number;
+  /** Learning-rate grid for this model (overrides the grid's `tune`). */
+  tune?: TuneSpec;
   optimizer?: 'adam' | 'sgd';
   surrogate?: 'straight-through' | 'pq';
   logitScale?: number;
@@ -60,35 +86,61 @@ export interface ExperimentConfig {
   datasets: ExperimentDataset[];
   budgets: number[];
   seeds: number[];
+  /** Learning-rate grid for every model without its own `tune`. */
+  tune?: TuneSpec;
 }
 
+export type Phase = 'tune' | 'final';
+export const PHASES: Phase[] = ['tune', 'final'];
+
 export interface CellSpec {
+  /** Position in plan order: what `--cell K` and a job array's task id name. */
+  index: number;
   id: string;
+  phase: Phase;
+  /** The cells whose tuning is pooled: dataset, model, rule, budget. */
+  group: string;
   model: ExperimentModel;
   rule: string;
   data: ExperimentDataset;
   label: string;
   budget: number;
   seed: number;
+  /** The learning-rate grid, when the model is tuned. */
+  tune?: TuneSpec;
+  /** Tuning cells: the candidate they train. */
+  lr?: number;
 }
 
 export interface CellResult {
   id: string;
+  phase?: Phase;
   dataset: string;
   model: string;
   rule: string;
   budget: number;
   seed: number;
+  lr?: number;
+  /** Final cells of a tuned model: the grid the lr was selected from. */
+  tunedOver?: number[];
+  /** Untuned cells: whether the lr was set in the config or came from the recipe. */
+  lrFrom?: 'config' | 'recipe';
   parameters: number;
   hidden: number[];
   testAccuracy: number;
+  /** Tuning cells: accuracy on the held-out part of the training set after the last epoch. */
+  validationAccuracy?: number;
   bestTestAccuracy: number;
   trainSeconds: number;
   epochs: number;
+  trainingSamples?: number;
+  /** Circuit runs one test input costs on a device (src/executions.ts); null for unknown kinds. */
+  circuitExecutions?: number | null;
+  circuitExecutionsEstimated?: boolean;
   curve: number[];
 }
 
-function datasetLabel(d: ExperimentDataset): string {
+export function datasetLabel(d: ExperimentDataset): string {
   return d.label ?? `${d.dataset}${d.encoding?.kind === 'events' ? '-events' : ''}`;
 }
 
@@ -100,38 +152,60 @@ export function validateExperiment(cfg: ExperimentConfig): void {
   need(Array.isArray(cfg.datasets) && cfg.datasets.length > 0, 'datasets must be a non-empty list');
   need(Array.isArray(cfg.seeds) && cfg.seeds.length > 0 && cfg.seeds.every(Number.isInteger), 'seeds must be a non-empty list of integers');
   need(Array.isArray(cfg.budgets) && cfg.budgets.every((b) => b > 0), 'budgets must be a list of positive parameter counts');
+  const checkTune = (t: TuneSpec | undefined, where: string) => {
+    if (t === undefined) return;
+    need(Array.isArray(t.lr) && t.lr.length > 0 && t.lr.every((x) => typeof x === 'number' && x > 0), `${where}tune.lr must be a non-empty list of positive learning rates`);
+    need(new Set(t.lr).size === t.lr.length, `${where}tune.lr has a repeated value`);
+    need(t.validation === undefined || (typeof t.validation === 'number' && t.validation > 0 && t.validation < 1), `${where}tune.validation must be a fraction in (0, 1)`);
+    need(t.seeds === undefined || (Array.isArray(t.seeds) && t.seeds.length > 0 && t.seeds.every(Number.isInteger)), `${where}tune.seeds must be a non-empty list of integers`);
+  };
+  checkTune(cfg.tune, '');
   const names = new Set<string>();
   for (const m of cfg.models) {
     need(typeof m.name === 'string' && /^[\w.+-]+$/.test(m.name), `model name '${m.name}' must be letters, digits, . + - _`);
     need(!names.has(m.name), `model name '${m.name}' is repeated`);
     names.add(m.name);
     need(!!m.neuron && typeof m.neuron.neuron === 'string', `model ${m.name}: neuron.neuron (the kind) is required`);
+    checkTune(m.tune, `model ${m.name}: `);
   }
   for (const d of cfg.datasets)
     for (const k of ['steps', 'epochs', 'batch'] as const) need(Number.isInteger(d[k]) && d[k] > 0, `dataset ${datasetLabel(d)}: ${k} must be a positive integer`);
 }
 
+const safeId = (s: string) => s.replace(/[^\w.+-]/g, '_');
+
+/** All cells of a grid in plan order: every tuning cell, then every final cell. */
 export function expandGrid(cfg: ExperimentConfig): CellSpec[] {
   validateExperiment(cfg);
-  const cells: CellSpec[] = [];
+  const tuneCells: Omit<CellSpec, 'index'>[] = [];
+  const finalCells: Omit<CellSpec, 'index'>[] = [];
   for (const data of cfg.datasets) {
     const label = datasetLabel(data);
     for (const model of cfg.models) {
       if (model.datasets && !model.datasets.includes(label)) continue;
+      const tune = model.tune ?? cfg.tune;
       for (const rule of model.rules ?? ['bptt'])
-        for (const budget of data.budgets ?? cfg.budgets)
-          for (const seed of cfg.seeds)
-            cells.push({ id: `${label}__${model.name}__${rule}__p${budget}__s${seed}`.replace(/[^\w.+-]/g, '_'), model, rule, data, label, budget, seed });
+        for (const budget of data.budgets ?? cfg.budgets) {
+          const group = safeId(`${label}__${model.name}__${rule}__p${budget}`);
+          const base = { group, model, rule, data, label, budget, ...(tune ? { tune } : {}) };
+          if (tune)
+            for (const seed of tune.seeds ?? cfg.seeds)
+              for (const lr of tune.lr) tuneCells.push({ ...base, id: safeId(`${group}__s${seed}__tune-lr${lr}`), phase: 'tune', seed, lr });
+          for (const seed of cfg.seeds) finalCells.push({ ...base, id: `${group}__s${seed}`, phase: 'final', seed });
+        }
     }
   }
-  return cells;
+  return [...tuneCells, ...finalCells].map((c, index) => ({ ...c, index }));
 }
 
 /** The network of a cell: hidden layer(s) sized so the total trainable parameters match the budget. */
 export function cellNetwork(cell: CellSpec, ds: Dataset): NetworkConfig {
   const enc = cell.data.encoding ?? { kind: 'rate', pMax: 0.5 };
   const hiddenLayers = cell.data.hiddenLayers ?? 1;
-  const layer = (size: number) => ({ ...cell.model.neuron, size }) as LayerConfig;
+  const neuron = cell.model.neuron;
+  // Circuit angles start as the recipe says unless the model sets `init` (as in `sqsnn train`).
+  const init = hasCircuitAngles(neuron.neuron) ? { init: neuron.init ?? recipeFor(neuron.neuron, cell.rule).thetaInit } : {};
+  const layer = (size: number) => ({ ...neuron, ...init, size }) as LayerConfig;
   const template: NetworkConfig = {
     inputs: inputFeatures(ds.height * ds.width, enc),
     layers: [...Array.from({ length: hiddenLayers }, () => layer(16)), layer(ds.classes)],
@@ -140,8 +214,21 @@ export function cellNetwork(cell: CellSpec, ds: Dataset): NetworkConfig {
   return sizeHidden(template, cell.budget).config;
 }
 
-function trainConfigFor(cell: CellSpec, ds: Dataset): TrainConfig {
-  const m = cell.model;
+/**
+ * Training settings of a model under a rule: what the model sets, else the recipe of its neuron
+ * kind and rule (src/recipes.ts), as `sqsnn train` does.
+ */
+export function modelSettings(m: ExperimentModel, rule: string): RuleConfig {
+  const recipe = recipeFor(m.neuron.neuron, rule);
+  return {
+    optimizer: { kind: m.optimizer ?? recipe.optimizer, lr: m.lr ?? recipe.lr, clipNorm: m.clipNorm ?? recipe.clipNorm },
+    bptt: { surrogate: m.surrogate ?? recipe.surrogate, logitScale: m.logitScale ?? recipe.logitScale },
+    local: { ...recipe.local, ...(m.local ?? {}) },
+  };
+}
+
+function trainConfigFor(cell: CellSpec, ds: Dataset, lr: number | undefined): TrainConfig {
+  const settings = modelSettings(cell.model, cell.rule);
   return {
     dataset: cell.data.dataset,
     network: cellNetwork(cell, ds),
@@ -151,14 +238,49 @@ function trainConfigFor(cell: CellSpec, ds: Dataset): TrainConfig {
     seed: cell.seed,
     rule: cell.rule,
     encoding: cell.data.encoding ?? { kind: 'rate', pMax: 0.5 },
-    ruleConfig: {
-      optimizer: { kind: m.optimizer ?? 'adam', lr: m.lr ?? 5e-3, clipNorm: m.clipNorm ?? 0 },
-      bptt: { surrogate: m.surrogate ?? 'straight-through', logitScale: m.logitScale ?? 1 },
-      local: m.local ?? {},
-    },
+    ruleConfig: { ...settings, optimizer: { ...settings.optimizer, ...(lr !== undefined ? { lr } : {}) } },
     limitTrain: cell.data.limitTrain,
     limitTest: cell.data.limitTest,
+    ...(cell.phase === 'tune' ? { validation: cell.tune?.validation ?? 0.1 } : {}),
   };
+}
+
+export interface LearningRateSelection {
+  /** The selected lr, or undefined while tuning cells of the group are unfinished. */
+  lr?: number;
+  candidates: { lr: number; meanValidationAccuracy: number | null; seeds: number }[];
+  /** Tuning cells of the group without a result. */
+  unfinished: CellSpec[];
+}
+
+export const cellDir = (outDir: string, cell: Pick<CellSpec, 'id'>) => path.join(outDir, 'cells', cell.id);
+
+export function readResult(outDir: string, cell: Pick<CellSpec, 'id'>): CellResult | null {
+  const file = path.join(cellDir(outDir, cell), 'result.json');
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as CellResult) : null;
+}
+
+/**
+ * The lr of a group: the candidate with the highest validation accuracy averaged over the tuning
+ * seeds (ties: the earlier candidate in the grid). Test accuracy is not consulted.
+ */
+export function selectLearningRate(outDir: string, cells: CellSpec[], group: string): LearningRateSelection {
+  const tuning = cells.filter((c) => c.phase === 'tune' && c.group === group);
+  const unfinished: CellSpec[] = [];
+  const byLr = new Map<number, number[]>();
+  for (const c of tuning) {
+    const r = readResult(outDir, c);
+    if (!r || r.validationAccuracy === undefined) unfinished.push(c);
+    else byLr.set(c.lr as number, [...(byLr.get(c.lr as number) ?? []), r.validationAccuracy]);
+  }
+  const grid = tuning[0]?.tune?.lr ?? [];
+  const candidates = grid.map((lr) => {
+    const v = byLr.get(lr) ?? [];
+    return { lr, meanValidationAccuracy: v.length ? v.reduce((a, b) => a + b, 0) / v.length : null, seeds: v.length };
+  });
+  if (unfinished.length || !candidates.length) return { candidates, unfinished };
+  const best = candidates.reduce((a, b) => ((b.meanValidationAccuracy as number) > (a.meanValidationAccuracy as number) ? b : a));
+  return { lr: best.lr, candidates, unfinished };
 }
 
 export interface ExperimentOptions {
@@ -166,157 +288,195 @@ export interface ExperimentOptions {
   /** Replace dataset loading (tests). */
   loadData?: (d: ExperimentDataset) => Dataset;
   log?: (line: string) => void;
+  /** Run only these cells (default: all); the other cells are left to other workers. */
+  select?: (cell: CellSpec) => boolean;
+  /** Write results.csv/md and plots at the end (default true). */
+  report?: boolean;
+  /** How often to look again at cells other workers hold (default 2 s). */
+  pollMs?: number;
+  /** Wait for cells other workers hold (default true); false leaves them to those workers. */
+  waitForOthers?: boolean;
 }
 
+export class ExperimentError extends Error {
+  readonly userError = true;
+}
+
+/** Write the grid's config into its folder, or check that the folder holds this same grid. */
+export function prepareOutDir(cfg: ExperimentConfig, outDir: string): void {
+  fs.mkdirSync(path.join(outDir, 'cells'), { recursive: true });
+  const file = path.join(outDir, 'experiment.json');
+  const text = JSON.stringify(cfg, null, 1);
+  if (fs.existsSync(file)) {
+    if (JSON.stringify(JSON.parse(fs.readFileSync(file, 'utf8'))) !== JSON.stringify(cfg))
+      throw new ExperimentError(`${outDir} holds a different experiment (${file}); use another --out, or that file as --config`);
+    return;
+  }
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}
+
+/** The config a grid folder was run with. */
+export function readExperiment(outDir: string): ExperimentConfig {
+  const file = path.join(outDir, 'experiment.json');
+  if (!fs.existsSync(file)) throw new ExperimentError(`${outDir} is not an experiment folder (no experiment.json)`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as ExperimentConfig;
+}
+
+/** Loads each dataset (with its limits) once per process. */
+export function datasetCache(loadData?: (d: ExperimentDataset) => Dataset): (d: ExperimentDataset) => Dataset {
+  const cache = new Map<string, Dataset>();
+  return (d) => {
+    const key = `${d.dataset}|${d.limitTrain}|${d.limitTest}`;
+    if (!cache.has(key)) cache.set(key, loadData ? loadData(d) : loadDataset(d.dataset, { limitTrain: d.limitTrain, limitTest: d.limitTest }));
+    return cache.get(key) as Dataset;
+  };
+}
+
+type CellOutcome = { status: 'done' | 'ran'; result: CellResult } | { status: 'busy' } | { status: 'failed'; error: string };
+
+interface CellContext {
+  outDir: string;
+  cells: CellSpec[];
+  data: (d: ExperimentDataset) => Dataset;
+  quiet?: boolean;
+}
+
+async function trainCell(cell: CellSpec, ctx: CellContext): Promise<CellResult> {
+  let lr = cell.lr;
+  if (cell.phase === 'final' && cell.tune) {
+    const sel = selectLearningRate(ctx.outDir, ctx.cells, cell.group);
+    if (sel.lr === undefined)
+      throw new ExperimentError(`tuning of ${cell.group} is unfinished: cell(s) ${sel.unfinished.map((c) => c.index).join(', ')} have no result`);
+    lr = sel.lr;
+  }
+  const ds = ctx.data(cell.data);
+  const tc = trainConfigFor(cell, ds, lr);
+  const dir = cellDir(ctx.outDir, cell);
+  const res = await trainRun(tc, dir, { quiet: ctx.quiet, resume: hasCheckpoint(dir), data: ds });
+  const ms: EpochMetrics[] = res.metrics;
+  const last = ms[ms.length - 1];
+  let executions: ReturnType<typeof executionsPerInference> | null = null;
+  try {
+    executions = executionsPerInference(res.config.network, res.config.steps);
+  } catch {
+    /* a neuron kind without a registered count: reported as unknown */
+  }
+  const validation = res.config.validation;
+  const r: CellResult = {
+    id: cell.id,
+    phase: cell.phase,
+    dataset: cell.label,
+    model: cell.model.name,
+    rule: cell.rule,
+    budget: cell.budget,
+    seed: cell.seed,
+    lr: res.config.ruleConfig.optimizer.lr,
+    ...(cell.phase === 'final' && cell.tune ? { tunedOver: cell.tune.lr } : cell.phase === 'final' ? { lrFrom: cell.model.lr !== undefined ? 'config' : 'recipe' } : {}),
+    parameters: res.network.parameterCount(),
+    hidden: res.config.network.layers.slice(0, -1).map((l) => l.size),
+    testAccuracy: last.testAccuracy,
+    ...(last.validationAccuracy !== undefined ? { validationAccuracy: last.validationAccuracy } : {}),
+    bestTestAccuracy: Math.max(...ms.map((m) => m.testAccuracy)),
+    trainSeconds: ms.reduce((s, m) => s + m.seconds, 0),
+    epochs: last.epoch,
+    trainingSamples: validation ? ds.nTrain - Math.round(validation * ds.nTrain) : ds.nTrain,
+    circuitExecutions: executions?.executions ?? null,
+    circuitExecutionsEstimated: executions?.estimated ?? false,
+    curve: ms.map((m) => m.testAccuracy),
+  };
+  res.network.dispose();
+  return r;
+}
+
+/** Run one cell unless it is finished or another worker holds it. */
+async function runCell(cell: CellSpec, ctx: CellContext, onStart: () => void): Promise<CellOutcome> {
+  const done = readResult(ctx.outDir, cell);
+  if (done) return { status: 'done', result: done };
+  const dir = cellDir(ctx.outDir, cell);
+  fs.mkdirSync(dir, { recursive: true });
+  const lock = tryLock(path.join(dir, 'lock'));
+  if (!lock) return { status: 'busy' };
+  const failedFile = path.join(dir, 'failed.json');
+  try {
+    const again = readResult(ctx.outDir, cell); // finished by another worker since we looked
+    if (again) return { status: 'done', result: again };
+    fs.rmSync(failedFile, { force: true });
+    onStart();
+    const result = await trainCell(cell, ctx);
+    const resultFile = path.join(dir, 'result.json');
+    fs.writeFileSync(resultFile + '.tmp', JSON.stringify(result));
+    fs.renameSync(resultFile + '.tmp', resultFile);
+    return { status: 'ran', result };
+  } catch (e) {
+    const error = (e as Error).message ?? String(e);
+    fs.writeFileSync(failedFile, JSON.stringify({ error, stack: (e as Error).stack, host: os.hostname(), pid: process.pid, at: new Date().toISOString() }, null, 1));
+    return { status: 'failed', error };
+  } finally {
+    lock.release();
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Run the selected cells (default all) of a grid: tuning cells first, then final cells. Cells held
+ * by other workers are waited for (unless `waitForOthers` is false), so this returns once every
+ * selected cell is finished or failed.
+ * Returns the results of the selected cells, in plan order; throws an ExperimentError naming the
+ * failed cells (after writing the report).
+ */
 export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts: ExperimentOptions = {}): Promise<CellResult[]> {
   const cells = expandGrid(cfg);
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  fs.mkdirSync(path.join(outDir, 'cells'), { recursive: true });
-  fs.writeFileSync(path.join(outDir, 'experiment.json'), JSON.stringify(cfg, null, 1));
-  const cache = new Map<string, Dataset>();
-  const data = (d: ExperimentDataset) => {
-    const key = `${d.dataset}|${d.limitTrain}|${d.limitTest}`;
-    if (!cache.has(key)) cache.set(key, opts.loadData ? opts.loadData(d) : loadDataset(d.dataset, { limitTrain: d.limitTrain, limitTest: d.limitTest }));
-    return cache.get(key) as Dataset;
-  };
-  const results: CellResult[] = [];
+  prepareOutDir(cfg, outDir);
+  const ctx: CellContext = { outDir, cells, data: datasetCache(opts.loadData), quiet: opts.quiet };
+  const selected = cells.filter(opts.select ?? (() => true));
+  const results = new Map<number, CellResult>();
+  const failed: { cell: CellSpec; error: string }[] = [];
   const t0 = Date.now();
   let ranSeconds = 0;
   let ran = 0;
-  for (const [i, cell] of cells.entries()) {
-    const dir = path.join(outDir, 'cells', cell.id);
-    const resultFile = path.join(dir, 'result.json');
-    const head = `[${i + 1}/${cells.length}] ${cell.id}`;
-    if (fs.existsSync(resultFile)) {
-      results.push(JSON.parse(fs.readFileSync(resultFile, 'utf8')));
-      log(`${head}: done earlier, skipped`);
-      continue;
+  for (const phase of PHASES) {
+    let pending = selected.filter((c) => c.phase === phase);
+    while (pending.length) {
+      const busy: CellSpec[] = [];
+      for (const [i, cell] of pending.entries()) {
+        const head = `[cell ${cell.index}] ${cell.id}`;
+        const left = pending.length - i;
+        const start = Date.now();
+        const out = await runCell(cell, ctx, () => log(`${head}: training (elapsed ${fmtTime((Date.now() - t0) / 1000)}, about ${ran > 0 ? fmtTime((ranSeconds / ran) * left) : '?'} left here)`));
+        if (out.status === 'busy') {
+          busy.push(cell);
+          log(`${head}: held by another worker`);
+        } else if (out.status === 'failed') {
+          failed.push({ cell, error: out.error });
+          log(`${head}: FAILED: ${out.error}`);
+        } else {
+          results.set(cell.index, out.result);
+          if (out.status === 'done') log(`${head}: done earlier, skipped`);
+          else {
+            ran++;
+            ranSeconds += (Date.now() - start) / 1000;
+            const r = out.result;
+            const acc = r.phase === 'tune' ? `validation accuracy ${(100 * (r.validationAccuracy ?? 0)).toFixed(2)}% (lr ${r.lr})` : `test accuracy ${(100 * r.testAccuracy).toFixed(2)}%`;
+            log(`${head}: ${acc}, ${r.parameters} parameters, ${r.trainSeconds.toFixed(0)} s`);
+          }
+        }
+      }
+      pending = opts.waitForOthers === false ? [] : busy;
+      if (pending.length) await sleep(opts.pollMs ?? 2000);
     }
-    const left = cells.length - i;
-    const eta = ran > 0 ? fmtTime((ranSeconds / ran) * left) : '?';
-    log(`${head}: training (elapsed ${fmtTime((Date.now() - t0) / 1000)}, about ${eta} left)`);
-    const ds = data(cell.data);
-    const tc = trainConfigFor(cell, ds);
-    const start = Date.now();
-    const res = await trainRun(tc, dir, { quiet: opts.quiet, resume: hasCheckpoint(dir), data: ds });
-    const ms: EpochMetrics[] = res.metrics;
-    const last = ms[ms.length - 1];
-    const r: CellResult = {
-      id: cell.id,
-      dataset: cell.label,
-      model: cell.model.name,
-      rule: cell.rule,
-      budget: cell.budget,
-      seed: cell.seed,
-      parameters: res.network.parameterCount(),
-      hidden: res.config.network.layers.slice(0, -1).map((l) => l.size),
-      testAccuracy: last.testAccuracy,
-      bestTestAccuracy: Math.max(...ms.map((m) => m.testAccuracy)),
-      trainSeconds: ms.reduce((s, m) => s + m.seconds, 0),
-      epochs: last.epoch,
-      curve: ms.map((m) => m.testAccuracy),
-    };
-    res.network.dispose();
-    fs.writeFileSync(resultFile + '.tmp', JSON.stringify(r));
-    fs.renameSync(resultFile + '.tmp', resultFile);
-    results.push(r);
-    ran++;
-    ranSeconds += (Date.now() - start) / 1000;
-    log(`${head}: test accuracy ${(100 * r.testAccuracy).toFixed(2)}%, ${r.parameters} parameters, ${r.trainSeconds.toFixed(0)} s`);
   }
-  writeReports(results, outDir, cells, data);
-  return results;
-}
-
-function meanStd(xs: number[]): { mean: number; std: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : 0;
-  return { mean, std };
-}
-
-export interface SummaryRow {
-  dataset: string;
-  model: string;
-  rule: string;
-  budget: number;
-  parameters: number;
-  seeds: number;
-  accuracy: { mean: number; std: number };
-  seconds: number;
-}
-
-export function summarize(results: CellResult[]): SummaryRow[] {
-  const groups = new Map<string, CellResult[]>();
-  for (const r of results) {
-    const k = `${r.dataset}|${r.model}|${r.rule}|${r.budget}`;
-    groups.set(k, [...(groups.get(k) ?? []), r]);
+  if (opts.report !== false) {
+    const { writeReport } = await import('./experiment-report');
+    writeReport(outDir, { data: ctx.data });
   }
-  return [...groups.values()].map((rs) => ({
-    dataset: rs[0].dataset,
-    model: rs[0].model,
-    rule: rs[0].rule,
-    budget: rs[0].budget,
-    parameters: Math.round(meanStd(rs.map((r) => r.parameters)).mean),
-    seeds: rs.length,
-    accuracy: meanStd(rs.map((r) => r.testAccuracy)),
-    seconds: meanStd(rs.map((r) => r.trainSeconds)).mean,
-  }));
+  if (failed.length)
+    throw new ExperimentError(`${failed.length} cell(s) failed: ${failed.map((f) => `${f.cell.index} (${f.cell.id}: ${f.error})`).join('; ')}; details in cells/<id>/failed.json`);
+  return [...results.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
 }
 
-function writeReports(results: CellResult[], outDir: string, cells: CellSpec[], data: (d: ExperimentDataset) => Dataset): void {
-  const cols: (keyof CellResult)[] = ['dataset', 'model', 'rule', 'budget', 'seed', 'parameters', 'hidden', 'testAccuracy', 'bestTestAccuracy', 'trainSeconds', 'epochs'];
-  const csv = [cols.join(','), ...results.map((r) => cols.map((c) => (Array.isArray(r[c]) ? `"${(r[c] as number[]).join(' ')}"` : r[c])).join(','))];
-  fs.writeFileSync(path.join(outDir, 'results.csv'), csv.join('\n') + '\n');
-  const rows = summarize(results);
-  const md = [
-    '| dataset | model | rule | budget | parameters | seeds | test accuracy (mean ± std) | training time per cell |',
-    '|---|---|---|---:|---:|---:|---:|---:|',
-    ...rows.map((r) => `| ${r.dataset} | ${r.model} | ${r.rule} | ${r.budget} | ${r.parameters} | ${r.seeds} | ${(100 * r.accuracy.mean).toFixed(2)} ± ${(100 * r.accuracy.std).toFixed(2)} % | ${r.seconds.toFixed(1)} s |`),
-  ];
-  fs.writeFileSync(path.join(outDir, 'results.md'), `# Results\n\n${md.join('\n')}\n\nPlots: ${plots(results, rows, outDir, cells, data).map((p) => `[${p}](${p})`).join(', ')}\n`);
-}
-
-function plots(results: CellResult[], rows: SummaryRow[], outDir: string, cells: CellSpec[], data: (d: ExperimentDataset) => Dataset): string[] {
-  const written: string[] = [];
-  const write = (name: string, svg: string) => {
-    fs.writeFileSync(path.join(outDir, name), svg);
-    written.push(name);
-  };
-  for (const ds of [...new Set(rows.map((r) => r.dataset))]) {
-    const series: Series[] = [];
-    for (const key of [...new Set(rows.filter((r) => r.dataset === ds).map((r) => `${r.model} (${r.rule})`))]) {
-      const rs = rows.filter((r) => r.dataset === ds && `${r.model} (${r.rule})` === key);
-      series.push({ name: key, points: rs.map((r) => ({ x: r.parameters, y: r.accuracy.mean, err: r.accuracy.std })) });
-    }
-    write(`accuracy-vs-parameters-${ds}.svg`, lineChart(series, { title: `${ds}: test accuracy at fixed parameter budgets`, xLabel: 'trainable parameters', yLabel: 'test accuracy', logX: true }));
-    const curves: Series[] = [];
-    for (const key of [...new Set(results.filter((r) => r.dataset === ds).map((r) => `${r.model} (${r.rule})`))]) {
-      const rs = results.filter((r) => r.dataset === ds && `${r.model} (${r.rule})` === key);
-      const top = Math.max(...rs.map((r) => r.budget));
-      const sel = rs.filter((r) => r.budget === top);
-      const len = Math.min(...sel.map((r) => r.curve.length));
-      curves.push({ name: `${key}, ${top}`, points: Array.from({ length: len }, (_, e) => ({ x: e + 1, ...(() => { const s = meanStd(sel.map((r) => r.curve[e])); return { y: s.mean, err: s.std }; })() })) });
-    }
-    write(`training-curves-${ds}.svg`, lineChart(curves, { title: `${ds}: test accuracy per epoch (largest budget, mean ± std over seeds)`, xLabel: 'epoch', yLabel: 'test accuracy' }));
-  }
-  const sqsCell = cells.find((c) => c.model.neuron.neuron === 'sqs' && fs.existsSync(path.join(outDir, 'cells', c.id, 'result.json')));
-  if (sqsCell) write('raster-sqs.svg', spikeRaster(path.join(outDir, 'cells', sqsCell.id), data(sqsCell.data), sqsCell.label));
-  return written;
-}
-
-/** Raster of the first layer of a trained SQS network for the first test sample. */
-export function spikeRaster(checkpointDir: string, ds: Dataset, label: string): string {
-  const { net, config } = networkFromCheckpoint(checkpointDir);
-  const rng = new Rng(`${config.seed}/raster`);
-  const p = ds.height * ds.width;
-  const spikes = tf.tidy(() => {
-    const x = encodeImages(ds.testImages.subarray(0, p), 1, ds.height, ds.width, config.steps, config.encoding, rng);
-    const r = net.forward(x, { ctx: { rng, train: false, surrogate: 'straight-through' }, record: true });
-    return tf.stack((r.spikes as tf.Tensor[][])[0].map((s) => tf.reshape(s, [-1])), 1);
-  });
-  const rows = spikes.arraySync() as number[][];
-  spikes.dispose();
-  net.dispose();
-  const shown = rows.slice(0, 100);
-  return rasterChart(shown, { title: `${label}: spikes of ${shown.length} SQS neurons of layer 1, one test sample (label ${ds.testLabels[0]})` });
-}
+/** Where the Slurm task of cell `index` writes its log (`experiment slurm`). */
+export const taskLogPath = (outDir: string, index: number) => path.join(outDir, 'slurm', 'logs', `cell-${index}.out`);

@@ -16,6 +16,7 @@ import { Network, NetworkConfig, predict, validateNetworkConfig } from './networ
 import { ConfigError, LayerConfig } from './neurons/registry';
 import { Progress } from './progress';
 import { Rng } from './random';
+import { holdOut } from './validation-split';
 
 export interface TrainConfig {
   dataset: string;
@@ -31,6 +32,9 @@ export interface TrainConfig {
   limitTest?: number;
   /** Batch size for evaluation (default: max(batch, 256)). */
   evalBatch?: number;
+  /** Hold out this fraction of the training set (seeded split, src/validation-split.ts) and report
+   *  its accuracy per epoch as `validationAccuracy`; training uses the rest. For tuning. */
+  validation?: number;
 }
 
 export interface EpochMetrics {
@@ -38,6 +42,8 @@ export interface EpochMetrics {
   trainLoss: number;
   trainAccuracy: number;
   testAccuracy: number;
+  /** Accuracy on the held-out part of the training set, when `validation` is set. */
+  validationAccuracy?: number;
   seconds: number;
   samplesPerSecond: number;
   parameters: number;
@@ -149,6 +155,8 @@ export async function trainRun(cfgIn: TrainConfig, outDir: string, opts: RunOpti
 
   const ds = opts.data ?? loadDataset(cfg.dataset, { limitTrain: cfg.limitTrain, limitTest: cfg.limitTest });
   checkConfig(cfg, ds);
+  const split = cfg.validation ? holdOut(ds, cfg.validation, cfg.seed) : null;
+  const trainSet = split?.train ?? ds;
   const { net, rule } = buildModel(cfg);
   if (loaded) {
     const vars = { ...net.namedVariables(), ...rule.optimizer.stateTensors() };
@@ -166,15 +174,15 @@ export async function trainRun(cfgIn: TrainConfig, outDir: string, opts: RunOpti
   for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
     if (opts.stopAfter !== undefined && ran >= opts.stopAfter) break;
     const rng = new Rng(`${cfg.seed}/epoch/${epoch}`);
-    const order = epochOrder(ds.nTrain, rng);
-    const bar = new Progress(`epoch ${epoch + 1}/${cfg.epochs}`, ds.nTrain, opts.quiet);
+    const order = epochOrder(trainSet.nTrain, rng);
+    const bar = new Progress(`epoch ${epoch + 1}/${cfg.epochs}`, trainSet.nTrain, opts.quiet);
     const t0 = Date.now();
     let seen = 0;
     let lossSum = 0;
     let correct = 0;
     for (const idx of batches(order, cfg.batch)) {
-      const x = encodeImages(gatherImages(ds.trainImages, p, idx), idx.length, ds.height, ds.width, cfg.steps, cfg.encoding, rng);
-      const y = tf.tensor1d(gatherLabels(ds.trainLabels, idx), 'int32');
+      const x = encodeImages(gatherImages(trainSet.trainImages, p, idx), idx.length, ds.height, ds.width, cfg.steps, cfg.encoding, rng);
+      const y = tf.tensor1d(gatherLabels(trainSet.trainLabels, idx), 'int32');
       const r = rule.trainBatch(x, y, rng);
       x.dispose();
       y.dispose();
@@ -193,6 +201,7 @@ export async function trainRun(cfgIn: TrainConfig, outDir: string, opts: RunOpti
       trainLoss: lossSum / Math.max(1, seen),
       trainAccuracy: correct / Math.max(1, seen),
       testAccuracy: test.accuracy,
+      ...(split ? { validationAccuracy: evaluate(net, split.validation, 'test', cfg).accuracy } : {}),
       seconds: trainSeconds,
       samplesPerSecond: seen / Math.max(1e-9, trainSeconds),
       parameters: params,

@@ -1,33 +1,16 @@
 /** The experiment runner: a small grid runs end to end, writes its reports, and is skipped on rerun. */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { countParameters } from '../src/budget';
-import { Dataset } from '../src/data';
 import { ExperimentConfig, cellNetwork, expandGrid, runExperiment } from '../src/experiment';
+import { tinyDataset } from './experiment-data';
 import { setupBackend } from './helpers';
 
 beforeAll(async () => {
   await setupBackend();
 });
-
-/** Two separable classes of 4×4 images: bright left half vs bright right half, with noise. */
-function tinyDataset(): Dataset {
-  const make = (n: number, seed: number) => {
-    let s = seed;
-    const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const images = new Float32Array(n * 16);
-    const labels = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      labels[i] = i % 2;
-      for (let p = 0; p < 16; p++) images[i * 16 + p] = ((p % 4 < 2) === (labels[i] === 0) ? 0.9 : 0.05) * (0.8 + 0.2 * rnd());
-    }
-    return { images, labels };
-  };
-  const tr = make(80, 1);
-  const te = make(40, 2);
-  return { name: 'tiny', trainImages: tr.images, trainLabels: tr.labels, testImages: te.images, testLabels: te.labels, height: 4, width: 4, classes: 2, nTrain: 80, nTest: 40, source: 'test' };
-}
 
 const config: ExperimentConfig = {
   models: [
@@ -69,5 +52,16 @@ test('a small grid runs end to end, writes results and plots, and is skipped on 
   const again = await runExperiment(config, out, opts);
   expect(lines.filter((l) => l.includes('skipped'))).toHaveLength(12);
   expect(again.map((r) => r.testAccuracy)).toEqual(results.map((r) => r.testAccuracy));
+
+  // An interrupted cell (checkpoint, no result, the lock of a process that is gone) is taken over and resumed.
+  const cell = expandGrid(config)[5];
+  fs.rmSync(path.join(out, 'cells', cell.id, 'result.json'));
+  const gone = spawnSync(process.execPath, ['-e', '']).pid;
+  fs.writeFileSync(path.join(out, 'cells', cell.id, 'lock'), JSON.stringify({ host: os.hostname(), pid: gone, token: 't' }));
+  lines.length = 0;
+  const resumed = await runExperiment(config, out, opts);
+  expect(lines.filter((l) => l.includes('training'))).toEqual([expect.stringContaining(`[cell 5] ${cell.id}: training`)]);
+  expect(resumed[5]).toEqual({ ...results[5], trainSeconds: expect.any(Number) });
+  expect(fs.existsSync(path.join(out, 'cells', cell.id, 'lock'))).toBe(false);
   fs.rmSync(out, { recursive: true, force: true });
 });

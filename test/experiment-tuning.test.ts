@@ -1,0 +1,132 @@
+/**
+ * Fair tuning in the experiment runner: tuning cells train on the training set minus a seeded
+ * validation split, final cells take the lr with the best mean validation accuracy (never the test
+ * accuracy) and wait for their group's tuning; the report names the grid and the selection.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CellResult, ExperimentConfig, cellDir, expandGrid, runExperiment, selectLearningRate } from '../src/experiment';
+import { holdOut } from '../src/validation-split';
+import { tinyDataset } from './experiment-data';
+import { setupBackend } from './helpers';
+
+beforeAll(async () => {
+  await setupBackend();
+});
+
+const LRS = [0.001, 0.05];
+const config: ExperimentConfig = {
+  models: [
+    { name: 'SQS', neuron: { neuron: 'sqs' }, tune: { lr: LRS, validation: 0.25 } },
+    { name: 'LIF', neuron: { neuron: 'lif' }, lr: 0.05 },
+  ],
+  datasets: [{ dataset: 'tiny', steps: 3, epochs: 2, batch: 20 }],
+  budgets: [1500],
+  seeds: [1, 2],
+};
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sqsnn-tune-'));
+const read = (dir: string, id: string) => JSON.parse(fs.readFileSync(path.join(dir, 'cells', id, 'result.json'), 'utf8')) as CellResult;
+
+test('tuning cells come first, one per seed and candidate; final cells keep their ids', () => {
+  const cells = expandGrid(config);
+  expect(cells.map((c) => c.phase)).toEqual(['tune', 'tune', 'tune', 'tune', 'final', 'final', 'final', 'final']);
+  expect(cells.map((c) => c.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  expect(cells.filter((c) => c.phase === 'tune').map((c) => [c.seed, c.lr])).toEqual([[1, 0.001], [1, 0.05], [2, 0.001], [2, 0.05]]);
+  expect(cells[4].id).toBe('tiny__SQS__bptt__p1500__s1');
+  expect(new Set(cells.slice(0, 6).map((c) => c.group))).toEqual(new Set(['tiny__SQS__bptt__p1500']));
+});
+
+test('the validation split is carved from the training set by a seeded split', () => {
+  const ds = tinyDataset();
+  const a = holdOut(ds, 0.25, 1);
+  expect(a.validation.nTest).toBe(20);
+  expect(a.train.nTrain).toBe(60);
+  expect(a.train.testImages).toBe(ds.testImages); // the test set is untouched
+  // Every held-out and every kept example is a training example, each used exactly once.
+  const rows = (x: Float32Array, n: number) => Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * 16, i * 16 + 16)).join(','));
+  const all = rows(ds.trainImages, 80).sort();
+  expect([...rows(a.validation.testImages, 20), ...rows(a.train.trainImages, 60)].sort()).toEqual(all);
+  expect(rows(holdOut(ds, 0.25, 1).validation.testImages, 20)).toEqual(rows(a.validation.testImages, 20));
+  expect(rows(holdOut(ds, 0.25, 2).validation.testImages, 20)).not.toEqual(rows(a.validation.testImages, 20));
+  expect(() => holdOut(ds, 0.001, 1)).toThrow(/leaves 0 for validation/);
+});
+
+test('selection uses mean validation accuracy over seeds, not test accuracy', () => {
+  const out = tmp();
+  const cells = expandGrid(config);
+  // lr 0.001 wins on validation (mean 0.7 vs 0.6) although 0.05 has the better test accuracy.
+  const fake: Record<string, [number, number]> = { '1/0.001': [0.8, 0.5], '2/0.001': [0.6, 0.5], '1/0.05': [0.6, 0.99], '2/0.05': [0.6, 0.99] };
+  const tuning = cells.filter((c) => c.phase === 'tune');
+  for (const c of tuning.slice(0, 3)) {
+    fs.mkdirSync(cellDir(out, c), { recursive: true });
+    const [v, t] = fake[`${c.seed}/${c.lr}`];
+    fs.writeFileSync(path.join(cellDir(out, c), 'result.json'), JSON.stringify({ id: c.id, phase: 'tune', validationAccuracy: v, testAccuracy: t }));
+  }
+  const partial = selectLearningRate(out, cells, tuning[0].group);
+  expect(partial.lr).toBeUndefined();
+  expect(partial.unfinished.map((c) => c.index)).toEqual([3]);
+  const c = tuning[3];
+  fs.mkdirSync(cellDir(out, c), { recursive: true });
+  fs.writeFileSync(path.join(cellDir(out, c), 'result.json'), JSON.stringify({ id: c.id, phase: 'tune', validationAccuracy: 0.6, testAccuracy: 0.99 }));
+  const sel = selectLearningRate(out, cells, tuning[0].group);
+  expect(sel.lr).toBe(0.001);
+  expect(sel.candidates.map((k) => k.meanValidationAccuracy)).toEqual([expect.closeTo(0.7, 9), expect.closeTo(0.6, 9)]);
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('a tuned grid: final cells wait for tuning, train at the selected lr on all training data, and the report names the grid', async () => {
+  const out = tmp();
+  const logs: string[] = [];
+  const opts = { quiet: true, loadData: tinyDataset, log: (s: string) => logs.push(s), report: false };
+  // Final cells alone cannot run before their group's tuning: they fail, naming the tuning cells.
+  await expect(runExperiment(config, out, { ...opts, select: (c) => c.phase === 'final' && c.model.name === 'SQS' })).rejects.toThrow(/tuning of tiny__SQS__bptt__p1500 is unfinished: cell\(s\) 0, 1, 2, 3/);
+  expect(fs.existsSync(path.join(out, 'cells', 'tiny__SQS__bptt__p1500__s1', 'failed.json'))).toBe(true);
+
+  const results = await runExperiment(config, out, { ...opts, report: true });
+  expect(results).toHaveLength(8);
+  const cells = expandGrid(config);
+  const tune = cells.filter((c) => c.phase === 'tune').map((c) => read(out, c.id));
+  for (const r of tune) {
+    expect(r.trainingSamples).toBe(60);
+    expect(r.validationAccuracy).toBeGreaterThanOrEqual(0);
+  }
+  const mean = (lr: number) => tune.filter((r) => r.lr === lr).reduce((s, r) => s + (r.validationAccuracy as number), 0) / 2;
+  const best = mean(LRS[1]) > mean(LRS[0]) ? LRS[1] : LRS[0];
+  for (const seed of [1, 2]) {
+    const r = read(out, `tiny__SQS__bptt__p1500__s${seed}`);
+    expect(r.lr).toBe(best);
+    expect(r.tunedOver).toEqual(LRS);
+    expect(r.trainingSamples).toBe(80);
+    expect(r.circuitExecutions).toBe(3 * (r.hidden[0] + 2)); // T × SQS neurons
+    expect(fs.existsSync(path.join(out, 'cells', r.id, 'failed.json'))).toBe(false);
+  }
+  expect(read(out, 'tiny__LIF__bptt__p1500__s1')).toMatchObject({ lr: 0.05, circuitExecutions: 0 });
+  expect(read(out, 'tiny__LIF__bptt__p1500__s1').tunedOver).toBeUndefined();
+
+  const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
+  expect(md).toContain(`| tiny | SQS | bptt | 1500 | lr ∈ {0.001, 0.05} | 25.00 % of training, seeds 1, 2 |`);
+  expect(md).toMatch(new RegExp(`\\| tiny \\| SQS \\| bptt \\| 1500 \\| \\d+ \\| 2 \\| [\\d.]+ ± [\\d.]+ % \\| ${best} \\(selected from 0.001, 0.05\\) \\| 2 \\| 80 \\|`));
+  expect(md).toMatch(/\| tiny \| LIF \| bptt \| 1500 \| \d+ \| 2 \| .* \| 0.05 \(fixed\) \| 2 \| 80 \| 0 \|/);
+  expect(md).toContain('8 of 8 finished, 0 failed, 0 missing');
+  const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n');
+  expect(csv).toHaveLength(9);
+  // Tuning rows report validation accuracy and leave the test columns empty.
+  expect(csv[1]).toMatch(/^tune,tiny,SQS,bptt,1500,1,0.001,\d+,"\d+",60,2,\d+,[\d.]+,,,[\d.]+$/);
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('a failing cell is recorded and listed in the report while the others finish', async () => {
+  const out = tmp();
+  const broken: ExperimentConfig = { ...config, models: [config.models[1]], datasets: [...config.datasets, { dataset: 'broken', steps: 3, epochs: 1, batch: 20 }] };
+  const loadData = (d: { dataset: string }) => {
+    if (d.dataset === 'broken') throw new Error('disk on fire');
+    return tinyDataset();
+  };
+  await expect(runExperiment(broken, out, { quiet: true, loadData, log: () => {} })).rejects.toThrow(/2 cell\(s\) failed: 2 \(broken__LIF__bptt__p1500__s1: disk on fire\)/);
+  const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
+  expect(md).toContain('2 of 4 finished, 2 failed, 0 missing');
+  expect(md).toContain('- cell 3 `broken__LIF__bptt__p1500__s2`: disk on fire');
+  fs.rmSync(out, { recursive: true, force: true });
+});
