@@ -13,6 +13,7 @@ import { LocalRule, centredSignal } from '../src/learn/local';
 import { Network } from '../src/network';
 import { neuronGradients } from '../src/neuron-grad';
 import { SqsLayer } from '../src/neurons/sqs';
+import { createLayer } from '../src/neurons/registry';
 import { Rng } from '../src/random';
 import { parseNeuronSpec } from '../src/spec';
 import { traceNeuron } from '../src/trace';
@@ -229,4 +230,24 @@ describe('variance controls of the local rule', () => {
     x.dispose();
     y.dispose();
   });
+});
+
+test("output memory can follow the neuron's own shot instead of the forced target", () => {
+  // sqs-compat carries the measured bit as its memory; with θ = 0 and z ≤ 0 it never fires, so a
+  // forced target of 1 leaves memory |1⟩ under teacher forcing and |0⟩ when the memory follows the shot.
+  const layer = createLayer({ neuron: 'sqs-compat', size: 1 }, 0) as SqsLayer;
+  layer.theta.assign(tf.zeros([1, 3]));
+  const prep = layer.prepare({ local: true });
+  const z = tf.fill([1, 1, 4], -0.5);
+  const target = tf.ones([1, 1, 4]);
+  const ctx = { rng: new Rng(3), train: false, surrogate: 'straight-through' as const };
+  const memOne = (follows: 'forced' | 'sampled') =>
+    tf.tidy(() => {
+      const e = layer.eligibility(prep, layer.initialState(4), z, target, ctx, { shots: 0, memoryFollows: follows });
+      return Array.from(tf.squeeze(tf.slice((e.state as { mem: { re: tf.Tensor } }).mem.re, [0, 1, 0], [1, 1, 4])).dataSync());
+    });
+  expect(memOne('forced')).toEqual([1, 1, 1, 1]);
+  expect(memOne('sampled')).toEqual([0, 0, 0, 0]);
+  layer.dispose();
+  tf.dispose([z, target]);
 });

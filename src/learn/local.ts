@@ -32,6 +32,12 @@ export interface LocalConfig {
    * what all samples share at that step, and leaving the sample out keeps the estimate unbiased).
    */
   baseline?: 'running' | 'batch';
+  /**
+   * Which outcome the output neurons' memory follows between steps: `forced` (the targets, default)
+   * or `sampled` (their own shots, as at inference). Under teacher forcing a neuron can learn to
+   * replay its target from memory (spike because it was made to spike), which inference never sees.
+   */
+  outputMemory?: 'forced' | 'sampled';
   /** Clip every per-sample, per-step eligibility element to [−c, c] before it is weighted (0 = off). */
   eligibilityClip?: number;
   /** Current derivative where the encoding is off (z ≤ 0): `exact` (0, default) or `one-sided` (see LocalOptions). */
@@ -95,7 +101,9 @@ export class LocalRule implements LearningRule {
       encodingGradient: c.encodingGradient ?? 'exact',
       baseline: c.baseline ?? 'running',
       eligibilityClip: c.eligibilityClip ?? 0,
+      outputMemory: c.outputMemory ?? 'forced',
     };
+    if (!['forced', 'sampled'].includes(this.cfg.outputMemory)) throw new ConfigError(`local.outputMemory must be forced or sampled, got '${this.cfg.outputMemory}'`);
     if (!['running', 'batch'].includes(this.cfg.baseline)) throw new ConfigError(`local.baseline must be running or batch, got '${this.cfg.baseline}'`);
     if (!['exact', 'one-sided'].includes(this.cfg.encodingGradient)) throw new ConfigError(`local.encodingGradient must be exact or one-sided, got '${this.cfg.encodingGradient}'`);
     for (const [i, l] of net.layers.entries())
@@ -125,7 +133,11 @@ export class LocalRule implements LearningRule {
       net.layers.forEach((layer: NeuronLayer, i) => {
         const z = net.currentsInto(i, outputs, x);
         const y = i === last ? tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0]) : null;
-        const e = (layer.eligibility as NonNullable<NeuronLayer['eligibility']>)(preps[i], states[i], z, y, ctx, { shots: this.cfg.shots, encodingGradient: this.cfg.encodingGradient });
+        const e = (layer.eligibility as NonNullable<NeuronLayer['eligibility']>)(preps[i], states[i], z, y, ctx, {
+          shots: this.cfg.shots,
+          encodingGradient: this.cfg.encodingGradient,
+          memoryFollows: i === last ? this.cfg.outputMemory : 'forced',
+        });
         el.push(e);
         currents.push(z);
         outputs.push(e.spikes);

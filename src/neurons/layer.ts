@@ -49,6 +49,12 @@ export interface LocalOptions {
    * φ = 0 — a surrogate, like a leaky ReLU's, that keeps such neurons trainable.
    */
   encodingGradient?: 'exact' | 'one-sided';
+  /**
+   * With given outcomes (targets): which outcome the memory carried to the next step follows —
+   * `forced` (the target: teacher forcing, the default) or `sampled` (the neuron's own single shot,
+   * as at inference, so the memory cannot learn to replay the target).
+   */
+  memoryFollows?: 'forced' | 'sampled';
   /** Use the (inexact for controlled rotations) two-term rule everywhere: for demonstrations only. */
   twoTermOnly?: boolean;
 }

@@ -149,7 +149,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const active = tf.cast(tf.greater(currents, 0), 'float32');
     const bits = spikes ?? perQubit(oneHot, n);
     return {
-      state: this.carry(base.mem, bits),
+      state: spikes && opts.memoryFollows === 'sampled' ? this.sampledState(prep, state.mem, currents, ctx) : this.carry(base.mem, bits),
       spikes: bits,
       spikeProb: perQubit(base.probs, n),
       outcomeProbs: base.probs,
@@ -164,6 +164,12 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
   /** Neuron h's input weights are the negation of neuron mirrorOf()[h]'s (−1: independent). */
   mirrorOf(): Int32Array | null {
     return mirrorPartners(this.config.init ?? DEFAULT_THETA_INIT, this.size);
+  }
+
+  /** The next state after a sampled (not forced) outcome: the free-running memory. */
+  private sampledState(prep: SqsPrep, mem: Complex, currents: Tensor, ctx: StepContext): SqsState {
+    const out = this.run(prep, mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) }, false);
+    return this.carry(out.mem, perQubit(out.oneHot, this.channels));
   }
 
   /** The memory handed to the next step, given the post-measurement memory and the spikes [H, N, B]. */
