@@ -1,0 +1,63 @@
+/**
+ * Kernel launches and host syncs of one call, e.g. one training step. A sync is a read of tensor
+ * data back to JavaScript (dataSync, data, arraySync, array, or a backend-internal read): on a GPU
+ * each one waits for the device queue to drain. Launches are the tfjs kernels `tf.profile` lists
+ * (every op of the forward and backward passes; a tfjs kernel is one TensorFlow op call on
+ * `tensorflow`). Counts, not timings: they do not depend on the machine's load.
+ */
+import { tf } from '../kernels/tf';
+
+export interface StepCounts {
+  /** tfjs kernels run (tf.profile). */
+  launches: number;
+  /** Reads of tensor data to the host. */
+  syncs: number;
+  /** Launches by kernel name, most frequent first. */
+  byKernel: [string, number][];
+}
+
+interface Readable {
+  readSync(dataId: object): unknown;
+  read(dataId: object): Promise<unknown>;
+}
+
+/** Run `f` with every host read on the current backend counted; the backend is restored after. */
+export function countSyncs<R>(f: () => R): { result: R; syncs: number } {
+  const backend = tf.backend() as unknown as Readable;
+  const own = Object.prototype.hasOwnProperty.call(backend, 'readSync');
+  const readSync = backend.readSync;
+  const read = backend.read;
+  let syncs = 0;
+  backend.readSync = function (this: Readable, id: object) {
+    syncs++;
+    return readSync.call(this, id);
+  };
+  backend.read = function (this: Readable, id: object) {
+    syncs++;
+    return read.call(this, id);
+  };
+  try {
+    return { result: f(), syncs };
+  } finally {
+    if (own) {
+      backend.readSync = readSync;
+      backend.read = read;
+    } else {
+      delete (backend as Partial<Readable>).readSync;
+      delete (backend as Partial<Readable>).read;
+    }
+  }
+}
+
+/**
+ * Launches and syncs of one call of `step`. The launches come from a profiled call and the syncs
+ * from a separate, unprofiled one: the profiler itself reads every kernel output on backends
+ * without a timer. `step` is called twice, so it must be repeatable (e.g. a training step).
+ */
+export async function countStep(step: () => void): Promise<StepCounts> {
+  const profile = await tf.profile(() => step());
+  const { syncs } = countSyncs(step);
+  const byName = new Map<string, number>();
+  for (const k of profile.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
+  return { launches: profile.kernels.length, syncs, byKernel: [...byName].sort((a, b) => b[1] - a[1]) };
+}
