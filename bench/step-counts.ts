@@ -3,7 +3,10 @@
  * data back to JavaScript (dataSync, data, arraySync, array, or a backend-internal read): on a GPU
  * each one waits for the device queue to drain. Launches are the tfjs kernels `tf.profile` lists
  * (every op of the forward and backward passes; a tfjs kernel is one TensorFlow op call on
- * `tensorflow`). Counts, not timings: they do not depend on the machine's load.
+ * `tensorflow`). On `tensorflow` the TensorFlow op calls and host→device tensor creations are counted
+ * at the binding too: some tfjs kernels are free there (Identity only bumps a reference count) and
+ * some cost more than one call (Reshape uploads its shape as a tensor, then runs the op).
+ * Counts, not timings: they do not depend on the machine's load.
  */
 import { tf } from '../kernels/tf';
 
@@ -14,6 +17,37 @@ export interface StepCounts {
   syncs: number;
   /** Launches by kernel name, most frequent first. */
   byKernel: [string, number][];
+  /** On `tensorflow`: TensorFlow ops executed (TFE_Execute) and tensors created from host data. */
+  tensorflowOps?: number;
+  uploads?: number;
+}
+
+interface NodeBinding {
+  executeOp: (...args: unknown[]) => unknown;
+  createTensor: (...args: unknown[]) => unknown;
+}
+
+/**
+ * Count calls of two functions of the tfjs-node binding while `f` runs (null off `tensorflow`). The
+ * native binding's properties are read-only, so the backend gets a stand-in that inherits from it.
+ */
+function countBindingCalls(f: () => void): { ops: number; uploads: number } | null {
+  const backend = tf.backend() as unknown as { binding?: NodeBinding };
+  const binding = backend.binding;
+  if (!binding || typeof binding.executeOp !== 'function') return null;
+  const counts = { ops: 0, uploads: 0 };
+  const standIn = Object.create(binding) as NodeBinding;
+  Object.defineProperties(standIn, {
+    executeOp: { value: (...args: unknown[]) => (counts.ops++, binding.executeOp(...args)) },
+    createTensor: { value: (...args: unknown[]) => (counts.uploads++, binding.createTensor(...args)) },
+  });
+  backend.binding = standIn;
+  try {
+    f();
+  } finally {
+    backend.binding = binding;
+  }
+  return counts;
 }
 
 interface Readable {
@@ -56,8 +90,11 @@ export function countSyncs<R>(f: () => R): { result: R; syncs: number } {
  */
 export async function countStep(step: () => void): Promise<StepCounts> {
   const profile = await tf.profile(() => step());
-  const { syncs } = countSyncs(step);
+  let syncs = 0;
+  const binding = countBindingCalls(() => (syncs = countSyncs(step).syncs));
   const byName = new Map<string, number>();
   for (const k of profile.kernels) byName.set(k.name, (byName.get(k.name) ?? 0) + 1);
-  return { launches: profile.kernels.length, syncs, byKernel: [...byName].sort((a, b) => b[1] - a[1]) };
+  const out: StepCounts = { launches: profile.kernels.length, syncs, byKernel: [...byName].sort((a, b) => b[1] - a[1]) };
+  if (binding) Object.assign(out, { tensorflowOps: binding.ops, uploads: binding.uploads });
+  return out;
 }

@@ -220,7 +220,8 @@ async function benchTrain(argv: string[]): Promise<void> {
 
 function countsLine(what: string, c: StepCounts): string {
   const top = c.byKernel.slice(0, 6).map(([k, n]) => `${k} ${n}`).join(', ');
-  return `  ${what}: ${c.launches} kernel launches, ${c.syncs} host syncs per step (most launched: ${top})`;
+  const tfOps = c.tensorflowOps !== undefined ? ` (${c.tensorflowOps} TensorFlow ops, ${c.uploads} host→device tensors)` : '';
+  return `  ${what}: ${c.launches} kernel launches${tfOps}, ${c.syncs} host syncs per step; most launched: ${top}`;
 }
 
 export function trainReport(r: TrainBenchResult): string {
