@@ -1,6 +1,6 @@
 /**
  * Kernel launches and host syncs of one call, e.g. one training step. A sync is a read of tensor
- * data back to JavaScript (dataSync, data, arraySync, array, or a backend-internal read): on a GPU
+ * data back to JavaScript (dataSync, data, arraySync, array, or a read inside a kernel): on a GPU
  * each one waits for the device queue to drain. Launches are the tfjs kernels `tf.profile` lists
  * (every op of the forward and backward passes; a tfjs kernel is one TensorFlow op call on
  * `tensorflow`). On `tensorflow` the TensorFlow op calls and host→device tensor creations are counted
@@ -28,13 +28,16 @@ interface NodeBinding {
 }
 
 /**
- * Count calls of two functions of the tfjs-node binding while `f` runs (null off `tensorflow`). The
+ * Run `f`, counting calls of two functions of the tfjs-node binding (null off `tensorflow`). The
  * native binding's properties are read-only, so the backend gets a stand-in that inherits from it.
  */
 function countBindingCalls(f: () => void): { ops: number; uploads: number } | null {
   const backend = tf.backend() as unknown as { binding?: NodeBinding };
   const binding = backend.binding;
-  if (!binding || typeof binding.executeOp !== 'function') return null;
+  if (!binding || typeof binding.executeOp !== 'function') {
+    f();
+    return null;
+  }
   const counts = { ops: 0, uploads: 0 };
   const standIn = Object.create(binding) as NodeBinding;
   Object.defineProperties(standIn, {
@@ -55,9 +58,16 @@ interface Readable {
   read(dataId: object): Promise<unknown>;
 }
 
-/** Run `f` with every host read on the current backend counted; the backend is restored after. */
+/** Backends whose tensors live in host memory: their kernels read data internally (wasm's Slice does). */
+const HOST_BACKENDS = ['cpu', 'wasm'];
+
+/**
+ * Run `f` counting host reads: on device backends (tensorflow, webgl, …) every read the backend
+ * makes, including kernel-internal ones (tfjs-node's GatherV2 reads its indices); on cpu and wasm
+ * the reads user code asks for through the engine (dataSync, data, arraySync, array).
+ */
 export function countSyncs<R>(f: () => R): { result: R; syncs: number } {
-  const backend = tf.backend() as unknown as Readable;
+  const backend = (HOST_BACKENDS.includes(tf.getBackend()) ? tf.engine() : tf.backend()) as unknown as Readable;
   const own = Object.prototype.hasOwnProperty.call(backend, 'readSync');
   const readSync = backend.readSync;
   const read = backend.read;
