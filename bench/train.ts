@@ -112,43 +112,52 @@ export function bpttTrainer(o: Required<Pick<TrainBenchOptions, 'batch' | 'hidde
   };
 }
 
-function timePath(o: Required<TrainBenchOptions>, path: TrainTiming['path']): TrainTiming & { density: number } {
+/** Run `f` with the fused gradient kernels switched off (SQSNN_FUSED_GRAD=0) when `composed`. */
+async function onPath<R>(composed: boolean, f: () => R | Promise<R>): Promise<R> {
   const saved = process.env.SQSNN_FUSED_GRAD;
-  if (path === 'composed') process.env.SQSNN_FUSED_GRAD = '0';
-  const trainer = bpttTrainer(o);
+  if (composed) process.env.SQSNN_FUSED_GRAD = '0';
   try {
-    for (let i = 0; i < o.warmup; i++) trainer.step();
-    const stepsMs: number[] = [];
-    for (let i = 0; i < o.reps; i++) {
-      const t0 = process.hrtime.bigint();
-      trainer.step();
-      stepsMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    const msPerStep = median(stepsMs);
-    return { path, samplesPerSecond: (1000 * o.batch) / msPerStep, msPerStep, stepsMs, density: trainer.density() };
+    return await f();
   } finally {
-    trainer.dispose();
     if (saved === undefined) delete process.env.SQSNN_FUSED_GRAD;
     else process.env.SQSNN_FUSED_GRAD = saved;
   }
+}
+
+function timePath(o: Required<TrainBenchOptions>, path: TrainTiming['path']): Promise<TrainTiming & { density: number }> {
+  return onPath(path === 'composed', () => {
+    const trainer = bpttTrainer(o);
+    try {
+      for (let i = 0; i < o.warmup; i++) trainer.step();
+      const stepsMs: number[] = [];
+      for (let i = 0; i < o.reps; i++) {
+        const t0 = process.hrtime.bigint();
+        trainer.step();
+        stepsMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      const msPerStep = median(stepsMs);
+      return { path, samplesPerSecond: (1000 * o.batch) / msPerStep, msPerStep, stepsMs, density: trainer.density() };
+    } finally {
+      trainer.dispose();
+    }
+  });
 }
 
 /**
  * Launches and syncs of one BPTT step (this benchmark's network, or `hidden` smaller) and of one
  * local-rule step (the paper's local network, T = 10, batch 100), both on the composed path.
  */
-export async function trainingStepCounts(opts: { hidden?: number; batch?: number; steps?: number; seed?: number } = {}): Promise<{ bptt: StepCounts; local: StepCounts }> {
-  const saved = process.env.SQSNN_FUSED_GRAD;
-  process.env.SQSNN_FUSED_GRAD = '0';
-  try {
-    const trainer = bpttTrainer({ batch: opts.batch ?? 256, hidden: opts.hidden ?? 1000, steps: opts.steps ?? 5, lr: 5e-4, seed: opts.seed ?? 1 });
+export function trainingStepCounts(opts: { hidden?: number; batch?: number; steps?: number; seed?: number } = {}): Promise<{ bptt: StepCounts; local: StepCounts }> {
+  const seed = opts.seed ?? 1;
+  return onPath(true, async () => {
+    const trainer = bpttTrainer({ batch: opts.batch ?? 256, hidden: opts.hidden ?? 1000, steps: opts.steps ?? 5, lr: 5e-4, seed });
     trainer.step(); // first-call set-up (kernel registration, shape caches) is not a per-step cost
     const bptt = await countStep(() => trainer.step());
     trainer.dispose();
 
-    const net = new Network(PAPER_LOCAL_NETWORK, opts.seed ?? 1);
+    const net = new Network(PAPER_LOCAL_NETWORK, seed);
     const rule = createRule('local', net, { optimizer: { kind: 'adam', lr: 0.02 }, bptt: { surrogate: 'straight-through' } });
-    const rng = new Rng(`${opts.seed ?? 1}/bench-local-counts`);
+    const rng = new Rng(`${seed}/bench-local-counts`);
     const b = 100;
     const images = new Float32Array(b * 256).map(() => rng.next());
     const labels = tf.tensor1d(Int32Array.from({ length: b }, () => Math.floor(rng.next() * 2)), 'int32');
@@ -163,10 +172,7 @@ export async function trainingStepCounts(opts: { hidden?: number; batch?: number
     rule.dispose();
     net.dispose();
     return { bptt, local };
-  } finally {
-    if (saved === undefined) delete process.env.SQSNN_FUSED_GRAD;
-    else process.env.SQSNN_FUSED_GRAD = saved;
-  }
+  });
 }
 
 export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<TrainBenchResult> {
@@ -185,7 +191,7 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
   const probe = new SqsLayer({ size: 1 });
   const fused = fusedGradEnabled() && fusedGradSupported(probe.circuit);
   probe.dispose();
-  const main = timePath(o, fused ? 'fused-grad' : 'composed');
+  const main = await timePath(o, fused ? 'fused-grad' : 'composed');
   const { density, ...timing } = main;
   const res: TrainBenchResult = {
     ...timing,
@@ -199,7 +205,7 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
     loadAverage,
   };
   if (fused && o.baseline) {
-    const { density: _unused, ...base } = timePath(o, 'composed');
+    const { density: _unused, ...base } = await timePath(o, 'composed');
     res.baseline = base;
     res.speedup = main.samplesPerSecond / base.samplesPerSecond;
   }
