@@ -75,7 +75,8 @@ test('one local-rule step on tensorflow equals wasm', async () => {
   expect(wasm.moved).toBe(true);
   expect(tensorflow.res.correct).toBe(wasm.res.correct);
   expect(Math.abs(tensorflow.res.loss - wasm.res.loss)).toBeLessThan(1e-5);
-  expectClose(tensorflow.after, wasm.after, 1e-5);
+  // Looser than BPTT: the eligibilities divide by p(y), which magnifies float32 rounding where p is small.
+  expectClose(tensorflow.after, wasm.after, 1e-4);
 });
 
 test('tensor count stays flat over many BPTT and local-rule steps on tensorflow', async () => {
