@@ -144,7 +144,11 @@ export function densityStep(x: DensityStepInput): DensityStepOutput {
   const a = ioAmplitudes(x.phi);
   const aa = cmul(creshape(a, [r, k, 1, b]), cconj(creshape(a, [r, 1, k, b])));
   // ρ_in[(y, m), (y', m')] = σ[m, m'] · a_y a*_y'; row index y + K·m.
-  const rhoIn = cmul(creshape(x.rhoMem, [r, dm, 1, dm, 1, b]), creshape(aa, [r, 1, k, 1, k, b]));
+  // σ is broadcast explicitly: TensorFlow's binary ops take at most 5 broadcast groups, and this
+  // product alternates 6 ("Broadcast between … is not supported yet" on the tensorflow backend).
+  const sigma = creshape(x.rhoMem, [r, dm, 1, dm, 1, b]);
+  const full = [r, dm, k, dm, k, b];
+  const rhoIn = cmul({ re: tf.broadcastTo(sigma.re, full), im: tf.broadcastTo(sigma.im, full) }, creshape(aa, [r, 1, k, 1, k, b]));
   const rho = creshape(evolveDensity(circuit, x.angles, creshape(rhoIn, [r, d * d, b]), x.noise), [r, d, d, b]);
   const diag = tf.sum(tf.mul(rho.re, tf.reshape(tf.eye(d), [1, d, d, 1])), 2);
   const probs = tf.sum(tf.reshape(diag, [r, dm, k, b]), 1);

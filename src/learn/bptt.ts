@@ -46,15 +46,30 @@ export function bpttGradients(
   return { loss: value, grads: byName, predictions: predictions as unknown as Tensor };
 }
 
-/** One optimisation step on a batch; all tensors it creates are released. */
+/** Correct predictions [B] vs labels [B], as a float32 scalar (exact below 2^24). */
+export function correctCount(predictions: Tensor, labels: Tensor): Tensor {
+  return tf.sum(tf.cast(tf.equal(predictions, tf.cast(labels, 'int32')), 'float32'));
+}
+
+/**
+ * Scalars read back to the host in one transfer: each read waits for the device, so a training step
+ * makes exactly one, at its end.
+ */
+export function readScalars(...xs: Tensor[]): number[] {
+  const stacked = tf.tidy(() => tf.stack(xs.map((x) => tf.reshape(x, []))));
+  const values = Array.from(stacked.dataSync());
+  stacked.dispose();
+  return values;
+}
+
+/** One optimisation step on a batch; all tensors it creates are released. One host read. */
 export function bpttStep(net: Network, opt: Optimizer, inputs: Tensor, labels: Tensor, rng: Rng, opts: BpttOptions): BatchResult {
   let loss = 0;
   let correct = 0;
   tf.tidy(() => {
     const g = bpttGradients(net, inputs, labels, rng, opts);
-    opt.apply(g.grads);
-    loss = g.loss.dataSync()[0];
-    correct = tf.sum(tf.cast(tf.equal(g.predictions, tf.cast(labels, 'int32')), 'int32')).dataSync()[0];
+    opt.applyOnDevice(g.grads);
+    [loss, correct] = readScalars(g.loss, correctCount(g.predictions, labels));
     g.predictions.dispose();
   });
   return { loss, correct, size: labels.shape[0] as number };

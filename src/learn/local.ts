@@ -10,7 +10,7 @@ import { Tensor, matMulNT, tf } from '../../kernels/tf';
 import { Network, predict } from '../network';
 import { Eligibility, NeuronLayer, StepContext } from '../neurons/layer';
 import { Rng } from '../random';
-import { BatchResult } from './bptt';
+import { BatchResult, correctCount, readScalars } from './bptt';
 import { Optimizer } from './optimizer';
 import { LearningRule, RuleConfig, registerRule } from './rule';
 import { ConfigError } from '../neurons/registry';
@@ -112,7 +112,7 @@ export class LocalRule implements LearningRule {
   }
 
   /** Ascent directions Σ_t Σ_b signal·e for every named variable, plus the batch's metrics. */
-  estimate(inputs: Tensor, labels: Tensor, rng: Rng): { grads: Record<string, Tensor>; loss: Tensor; predictions: Tensor; signalMean: number } {
+  estimate(inputs: Tensor, labels: Tensor, rng: Rng): { grads: Record<string, Tensor>; loss: Tensor; predictions: Tensor; signalMean: Tensor } {
     const net = this.net;
     const [steps, p, b] = inputs.shape as number[];
     const last = net.layers.length - 1;
@@ -124,7 +124,8 @@ export class LocalRule implements LearningRule {
     const add = (name: string, t: Tensor) => (acc[name] = acc[name] ? tf.add(acc[name], t) : t);
     let logLik: Tensor = tf.zeros([b]);
     let probSum: Tensor | null = null;
-    let signalSum = 0;
+    // Summed on the device: a read per time step would stall a GPU T times per batch.
+    let signalSum: Tensor = tf.scalar(0);
     for (let t = 0; t < steps; t++) {
       const x = tf.reshape(tf.slice(inputs, [t, 0, 0], [1, p, b]), [p, 1, b]);
       const outputs: Tensor[] = [];
@@ -148,7 +149,7 @@ export class LocalRule implements LearningRule {
       const outProb = tf.reshape(el[last].spikeProb, [net.classes, b]);
       probSum = probSum ? tf.add(probSum, outProb) : outProb;
       const centred = centredSignal(lt, this.cfg.baseline, this.baseline);
-      signalSum += tf.mean(lt).dataSync()[0];
+      signalSum = tf.add(signalSum, tf.mean(lt));
       // Output neurons: signal 1 (or the class-balance weight of their target); hidden: ℓ_t − b.
       const outWeight = this.cfg.balance ? this.balanceWeights(tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0])) : null;
       el.forEach((e, i) => {
@@ -172,7 +173,7 @@ export class LocalRule implements LearningRule {
     }
     const lossPerSample = tf.neg(tf.div(logLik, steps));
     const predictions = predict(tf.zeros([net.classes, b]), probSum as unknown as Tensor, steps);
-    return { grads: acc, loss: tf.mean(lossPerSample), predictions, signalMean: signalSum / steps };
+    return { grads: acc, loss: tf.mean(lossPerSample), predictions, signalMean: tf.div(signalSum, steps) };
   }
 
   /** Per-target weights [H, 1, B]: C/2 for a spike target, C/(2(C−1)) for silence (C = classes). */
@@ -235,10 +236,8 @@ export class LocalRule implements LearningRule {
       // The optimiser descends; the rule ascends the log-likelihood: negate, average over the batch.
       const grads: Record<string, Tensor> = {};
       for (const [k, g] of Object.entries(r.grads)) grads[k] = tf.div(g, -b);
-      this.optimizer.apply(grads);
-      loss = r.loss.dataSync()[0];
-      correct = tf.sum(tf.cast(tf.equal(r.predictions, tf.cast(labels, 'int32')), 'int32')).dataSync()[0];
-      signal = r.signalMean;
+      this.optimizer.applyOnDevice(grads);
+      [loss, correct, signal] = readScalars(r.loss, correctCount(r.predictions, labels), r.signalMean);
     });
     const mu = this.cfg.baselineMomentum;
     this.baseline = this.baselineReady ? mu * this.baseline + (1 - mu) * signal : signal;

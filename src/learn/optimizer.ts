@@ -40,15 +40,27 @@ export class Optimizer {
 
   /** Descend along `grads` (by variable name); missing names are left unchanged. Returns the pre-clip norm. */
   apply(grads: Record<string, Tensor>): number {
+    const norm = this.applyOnDevice(grads);
+    const value = norm.dataSync()[0];
+    norm.dispose();
+    return value;
+  }
+
+  /**
+   * As `apply`, without reading anything back to the host (one sync per step costs a GPU a queue
+   * drain): the global norm and the clip factor min(1, clipNorm/norm) stay on the device, and the
+   * pre-clip norm is returned as a scalar tensor that the caller disposes.
+   */
+  applyOnDevice(grads: Record<string, Tensor>): tf.Scalar {
     this.step += 1;
     const t = this.step;
     const { lr, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, clipNorm = 0 } = this.config;
     return tf.tidy(() => {
       const names = Object.keys(grads).filter((k) => this.vars[k]);
-      const norm = Math.sqrt(names.reduce((s, k) => s + (tf.sum(tf.square(grads[k])).dataSync()[0] as number), 0));
-      const clip = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
+      const norm = (names.length ? tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]))))) : tf.scalar(0)) as tf.Scalar;
+      const clip = clipNorm > 0 ? tf.minimum(1, tf.div(clipNorm, norm)) : null;
       for (const k of names) {
-        const g = clip === 1 ? grads[k] : tf.mul(grads[k], clip);
+        const g = clip ? tf.mul(grads[k], clip) : grads[k];
         const rate = lr * this.scaleFor(k);
         if (this.config.kind === 'sgd') {
           this.vars[k].assign(tf.sub(this.vars[k], tf.mul(g, rate)));
