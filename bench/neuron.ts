@@ -10,7 +10,7 @@ import { Circuit, hardwareEfficientCircuit, occurrenceAngles, paperCircuit, Circ
 import { Complex, cdispose } from '../kernels/complex';
 import { applyOps, circuitUnitary, opMatrices, preferDense } from '../kernels/evolve';
 import { fusedSqsStep, fusedSupported, fusedThreadInfo } from '../kernels/fused';
-import { assertFits, MemoryBudgetError } from '../kernels/memory';
+import { assertStepFits, MemoryBudgetError } from '../kernels/memory';
 import { collapseMemory, initialMemory, inputState, ioAmplitudes, outcomeProbabilities, sampleOneHot, sqsStep } from '../kernels/statevector';
 import { tf, Tensor } from '../kernels/tf';
 import { initBackend } from '../src/backend';
@@ -239,7 +239,7 @@ export async function runNeuronBench(opts: NeuronBenchOptions = {}): Promise<Neu
   const main: PathTiming['path'] = o.mode === 'composed' || (o.mode === 'auto' && !canFuse) ? composedPath(circuit, o.neurons) : 'fused';
   const baselinePath = composedPath(circuit, o.neurons);
   const wantBaseline = (opts.baseline ?? true) && main === 'fused';
-  assertFits('bench', o.neurons, circuit.dim * o.batch, 8);
+  assertStepFits('bench', { qubits: circuit.totalQubits, gates: circuit.ops.length }, o.neurons * o.batch, 'statevector');
   const s = setup(o, main !== 'composed-gates' || (wantBaseline && baselinePath === 'composed-dense'));
   try {
     const timing = await timePath(s, main, o);
@@ -375,7 +375,7 @@ export async function runMemoryScan(opts: ScanOptions = {}): Promise<ScanResult>
  */
 async function bigStepSeconds(memoryQubits: number, batch: number): Promise<number> {
   const circuit = hardwareEfficientCircuit(1, memoryQubits, 1);
-  assertFits(`one neuron with ${circuit.totalQubits} qubits`, 1, circuit.dim * batch);
+  assertStepFits(`one neuron with ${circuit.totalQubits} qubits`, { qubits: circuit.totalQubits, gates: circuit.ops.length }, batch, 'statevector');
   const theta = tf.randomUniform([1, circuit.paramNames.length], -Math.PI, Math.PI, 'float32', 3);
   const angles = tf.tidy(() => occurrenceAngles(circuit, theta));
   const mats = tf.tidy(() => opMatrices(circuit, angles) as any) as unknown as ReturnType<typeof opMatrices>;

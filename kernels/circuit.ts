@@ -3,6 +3,7 @@
  * (N..N+N_M−1); it is a list of layers of gates, applied in order after the encoding. Basis index
  * i = Σ_q b_q 2^q, so the IO outcome y is the low N bits and the memory index the high bits.
  */
+import { SqsnnError } from './errors';
 import { GATES, GateName, isGateName } from './gates';
 import { tf, Tensor } from './tf';
 
@@ -36,18 +37,25 @@ export interface Circuit extends CircuitSpec {
   opOccurrence: number[];
 }
 
-export class CircuitError extends Error {}
+export class CircuitError extends SqsnnError {}
 
 /** Largest register a neuron may have; beyond this even one amplitude vector per neuron is huge. */
 export const MAX_TOTAL_QUBITS = 24;
+/** Layers of a generated ansatz: far beyond any trainable depth, small enough to build at once. */
+export const MAX_ANSATZ_LAYERS = 10_000;
+
+/** Check qubit counts before anything of the register's size (gate lists, states) is built. */
+export function checkRegister(n: number, m: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new CircuitError(`ioQubits must be an integer ≥ 1, got ${n}`);
+  if (!Number.isInteger(m) || m < 0) throw new CircuitError(`memoryQubits must be an integer ≥ 0, got ${m}`);
+  if (n + m > MAX_TOTAL_QUBITS)
+    throw new CircuitError(`a register of ${n} + ${m} = ${n + m} qubits is too large for memory (at most ${MAX_TOTAL_QUBITS})`);
+}
 
 export function compileCircuit(spec: CircuitSpec): Circuit {
   const { ioQubits: n, memoryQubits: m } = spec;
-  if (!Number.isInteger(n) || n < 1) throw new CircuitError(`ioQubits must be an integer ≥ 1, got ${n}`);
-  if (!Number.isInteger(m) || m < 0) throw new CircuitError(`memoryQubits must be an integer ≥ 0, got ${m}`);
+  checkRegister(n, m);
   const total = n + m;
-  if (total > MAX_TOTAL_QUBITS)
-    throw new CircuitError(`a register of ${total} qubits is too large for memory (at most ${MAX_TOTAL_QUBITS})`);
   if (!Array.isArray(spec.layers)) throw new CircuitError('circuit layers must be an array');
   const ops: GateOp[] = [];
   const layerEnds: number[] = [];
@@ -143,6 +151,9 @@ export function hardwareEfficientCircuit(
   layers: number,
   entangler: 'memory-to-io' | 'ring' = 'memory-to-io',
 ): Circuit {
+  checkRegister(ioQubits, memoryQubits);
+  if (!Number.isInteger(layers) || layers < 1 || layers > MAX_ANSATZ_LAYERS)
+    throw new CircuitError(`hardware-efficient ansatz needs 1 to ${MAX_ANSATZ_LAYERS} layers, got ${layers}`);
   const total = ioQubits + memoryQubits;
   const spec: CircuitSpec = { ioQubits, memoryQubits, layers: [] };
   for (let l = 0; l < layers; l++) {

@@ -4,6 +4,8 @@
  * bits and the row index i the high ones, so UρU† is U on the row qubits and U* on the column
  * qubits, with no transposes. Noise channels act on every qubit after each gate layer.
  */
+import { SqsnnError } from './errors';
+import { assertStepFits } from './memory';
 import { applyOneQubit } from './apply';
 import { Circuit } from './circuit';
 import { Complex, cadd, cmul, cconj, creshape, csum } from './complex';
@@ -13,7 +15,7 @@ import { ioAmplitudes } from './statevector';
 import { sampleOneHot } from './statevector';
 import { tf, Tensor } from './tf';
 
-export class NoiseError extends Error {}
+export class NoiseError extends SqsnnError {}
 
 export interface NoiseSpec {
   /** Amplitude-damping time T1 (same unit as gateTime). */
@@ -141,6 +143,7 @@ export function densityStep(x: DensityStepInput): DensityStepOutput {
   const dm = 2 ** circuit.memoryQubits;
   const d = circuit.dim;
   const [r, , b] = x.phi.shape as number[];
+  assertStepFits('one density-mode step', { qubits: circuit.totalQubits, gates: circuit.ops.length }, r * b, 'density');
   const a = ioAmplitudes(x.phi);
   const aa = cmul(creshape(a, [r, k, 1, b]), cconj(creshape(a, [r, 1, k, b])));
   // ρ_in[(y, m), (y', m')] = σ[m, m'] · a_y a*_y'; row index y + K·m.

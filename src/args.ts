@@ -1,5 +1,9 @@
-/** Minimal flag parser: `--name value`, `--name=value`, bare `--flag` (true), positionals. */
-export class UsageError extends Error {}
+/**
+ * Minimal strict flag parser: `--name value`, `--name=value`, bare `--flag` (true), positionals.
+ * A flag given twice is an error (which one was meant?); `checkKnown` also refuses positionals.
+ */
+import { SqsnnError } from '../kernels/errors';
+export class UsageError extends SqsnnError {}
 
 export interface Parsed {
   positional: string[];
@@ -14,6 +18,8 @@ export function parseArgs(argv: string[], booleanFlags: string[] = []): Parsed {
     if (a.startsWith('--')) {
       const eq = a.indexOf('=');
       const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+      if (!name) throw new UsageError(`'${a}' is not an option`);
+      if (name in flags) throw new UsageError(`--${name} is given more than once`);
       if (eq > 0) flags[name] = a.slice(eq + 1);
       else if (booleanFlags.includes(name) || i + 1 >= argv.length || argv[i + 1].startsWith('--')) flags[name] = true;
       else flags[name] = argv[++i];
@@ -45,8 +51,21 @@ export function bool(p: Parsed, name: string): boolean {
   return v === true || v === 'true' || v === '1';
 }
 
-/** Reject flags a command does not know, naming them. */
-export function checkKnown(p: Parsed, known: string[]): void {
+/** A comma-separated list (`--hidden 64,32`): every element must be present and pass `parse`. */
+export function list<T>(p: Parsed, name: string, parse: (element: string) => T | undefined, what: string): T[] | undefined {
+  const v = str(p, name);
+  if (v === undefined) return undefined;
+  return v.split(',').map((e, i) => {
+    const x = e.trim() === '' ? undefined : parse(e.trim());
+    if (x === undefined) throw new UsageError(`--${name} must be ${what}, got '${v}' (element ${i + 1} is ${e.trim() === '' ? 'empty' : `'${e}'`})`);
+    return x;
+  });
+}
+
+/** Reject flags a command does not know, naming them, and arguments that are not flags. */
+export function checkKnown(p: Parsed, known: string[], opts: { positionals?: number } = {}): void {
+  const extra = p.positional.slice(opts.positionals ?? 0);
+  if (extra.length) throw new UsageError(`unexpected argument(s): ${extra.map((a) => `'${a}'`).join(' ')} (options are written --name value)`);
   const bad = Object.keys(p.flags).filter((k) => !known.includes(k));
   if (bad.length) throw new UsageError(`unknown option(s): ${bad.map((b) => '--' + b).join(' ')}; known: ${known.map((k) => '--' + k).join(' ')}`);
 }

@@ -2,9 +2,10 @@
  * Choose the tfjs backend: `tensorflow` (tfjs-node-gpu, then tfjs-node) when installed, else `wasm`,
  * else `cpu`. `--backend` / SQSNN_BACKEND override. Every choice records why the others were skipped.
  */
+import { SqsnnError } from '../kernels/errors';
 import { tf } from '../kernels/tf';
 
-export class BackendError extends Error {}
+export class BackendError extends SqsnnError {}
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_PREFERENCE: BackendName[] = ['tensorflow', 'wasm', 'cpu'];

@@ -3,12 +3,14 @@
  * weights file named per epoch. The weights are written and renamed into place first, then the
  * JSON pointer is replaced by rename, so a crash at any moment leaves the previous checkpoint whole.
  */
+import { SqsnnError } from '../kernels/errors';
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { tf } from '../kernels/tf';
+import { writeFileAtomic } from './run-folder';
 
-export class CheckpointError extends Error {}
+export class CheckpointError extends SqsnnError {}
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 const FORMAT = 'sqsnn-checkpoint';
@@ -31,23 +33,6 @@ export interface CheckpointMeta {
   state: Record<string, unknown>;
 }
 
-function writeFileSyncAtomic(file: string, data: Buffer | string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      fs.writeSync(fd, data as never);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-}
-
 /** Save named tensors plus JSON state into `dir` atomically. */
 export function saveCheckpoint(dir: string, tensors: Record<string, tf.Tensor>, state: Record<string, unknown>, tag: string): void {
   fs.mkdirSync(dir, { recursive: true });
@@ -65,7 +50,7 @@ export function saveCheckpoint(dir: string, tensors: Record<string, tf.Tensor>, 
   const sha256 = crypto.createHash('sha256').update(weights).digest('hex');
   // Named by content too, so re-saving a tag never rewrites the file the current pointer names.
   const weightsFile = `weights-${tag}-${sha256.slice(0, 12)}.bin`;
-  writeFileSyncAtomic(path.join(dir, weightsFile), weights);
+  writeFileAtomic(path.join(dir, weightsFile), weights);
   const meta: CheckpointMeta = {
     format: FORMAT,
     version: VERSION,
@@ -74,7 +59,7 @@ export function saveCheckpoint(dir: string, tensors: Record<string, tf.Tensor>, 
     tensors: entries,
     state,
   };
-  writeFileSyncAtomic(path.join(dir, CHECKPOINT_FILE), JSON.stringify(meta, null, 1));
+  writeFileAtomic(path.join(dir, CHECKPOINT_FILE), JSON.stringify(meta, null, 1));
   // Only now is the old weights file unreferenced.
   for (const f of fs.readdirSync(dir))
     if (/^weights-.*\.bin$/.test(f) && f !== weightsFile) fs.rmSync(path.join(dir, f), { force: true });

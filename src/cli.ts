@@ -3,7 +3,8 @@
  * The `sqsnn` command. Each subcommand lives in src/commands/<name>.ts and exports `run(argv)`;
  * user errors (bad flags, bad input files) print one line and exit 2, never a stack trace.
  */
-import { UsageError } from './args';
+import { SqsnnError } from '../kernels/errors';
+import { fileSystemError } from './run-folder';
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> }> = {
   'neuron-trace': { summary: 'simulate one SQS neuron from a JSON spec (--spec FILE|-)', load: () => import('./commands/neuron-trace') },
@@ -17,18 +18,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (ar
   info: { summary: 'backend in use, versions, and why other backends were skipped', load: () => import('./commands/info') },
 };
 
-export class UserError extends Error {}
-
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(14)} ${v.summary}`);
   return `usage: sqsnn <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nCommon options: --backend tensorflow|wasm|cpu (or SQSNN_BACKEND), --seed N`;
 }
 
 /** Errors whose message is the whole story for a user (as opposed to bugs, which keep their stack). */
-export function isUserError(e: unknown): boolean {
-  if (!(e instanceof Error)) return false;
-  const names = ['UsageError', 'UserError', 'CircuitError', 'MemoryBudgetError', 'DataError', 'SpecError', 'CheckpointError', 'QasmError', 'ConfigError', 'BackendError', 'NoiseError'];
-  return names.includes(e.constructor.name) || (e as { userError?: boolean }).userError === true;
+export function isUserError(e: unknown): e is SqsnnError {
+  return e instanceof SqsnnError;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -47,8 +44,10 @@ export async function main(argv: string[]): Promise<number> {
     await mod.run(rest);
     return 0;
   } catch (e) {
-    if (isUserError(e) || e instanceof UsageError) {
-      process.stderr.write(`sqsnn ${cmd}: ${(e as Error).message}\n`);
+    // A file-system fault met while writing (disk full, read-only, …) is the user's to fix, too.
+    const user = isUserError(e) ? e : fileSystemError(e);
+    if (user) {
+      process.stderr.write(`sqsnn ${cmd}: ${user.message}\n`);
       return 2;
     }
     throw e;

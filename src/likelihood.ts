@@ -16,6 +16,7 @@
  * bitstrings (Qiskit's register separators) are ignored. An optional numeric "shots" next to
  * "counts" must equal the total count.
  */
+import { SqsnnError } from '../kernels/errors';
 import { occurrenceAngles } from '../kernels/circuit';
 import { Complex } from '../kernels/complex';
 import { densityFromPure, densityStep } from '../kernels/density';
@@ -26,9 +27,7 @@ import { Rng } from './random';
 import { ParsedNeuronSpec } from './spec';
 
 /** Errors in spike records (format, widths, counts): a user error, one line, exit 2. */
-export class RecordsError extends Error {
-  readonly userError = true;
-}
+export class RecordsError extends SqsnnError {}
 
 export type BitOrder = 'qiskit' | 'lsb-first';
 export const BIT_ORDERS: BitOrder[] = ['qiskit', 'lsb-first'];

@@ -16,9 +16,10 @@
  * differ by a global phase, which no measurement sees). OpenQASM 3 uses stdgates.inc, which has
  * crx, cry and crz natively.
  */
+import { SqsnnError } from '../kernels/errors';
 import { Circuit, GateOp } from '../kernels/circuit';
 
-export class QasmError extends Error {}
+export class QasmError extends SqsnnError {}
 
 export type QasmVersion = 2 | 3;
 

@@ -3,11 +3,12 @@
  * `likelihood`: {"ioQubits", "memoryQubits", "ansatz": "paper" | gate list | layers | {…},
  * "params", "currents": [T][N], "outcomes"?: [T][N], "noise"?, "seed"?}.
  */
+import { SqsnnError } from '../kernels/errors';
 import * as fs from 'fs';
 import { Circuit, CircuitSpec, GateOp, compileCircuit, hardwareEfficientCircuit, paperCircuit, paperCompatCircuit } from '../kernels/circuit';
 import { NoiseSpec } from '../kernels/density';
 
-export class SpecError extends Error {}
+export class SpecError extends SqsnnError {}
 
 export type AnsatzSpec =
   | 'paper'

@@ -3,6 +3,7 @@
  * neuron-trace and the exact marginals, the model scoring its own records above another neuron's,
  * impossible records, layers, and the command's output and errors.
  */
+import { SqsnnError } from '../kernels/errors';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -102,7 +103,7 @@ describe('record formats', () => {
         err = e;
       }
       expect(err).toBeInstanceOf(RecordsError);
-      expect((err as RecordsError).userError).toBe(true);
+      expect(err).toBeInstanceOf(SqsnnError);
       expect((err as Error).message).toMatch(msg);
     };
     bad({ counts: { '010': 4 } }, /has 3 bits but the register c has 4 \(T·N = 2 steps × 2 IO qubits\)/);

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { bool, checkKnown, num, parseArgs, Parsed, str, UsageError } from '../args';
+import { bool, checkKnown, list, num, parseArgs, Parsed, str, UsageError } from '../args';
 import { initBackend } from '../backend';
 import { loadDataset } from '../data';
 import { Encoding, inputFeatures } from '../inputs';
@@ -38,11 +38,7 @@ export function trainConfigFromArgs(p: Parsed): TrainConfig {
   const rule = str(p, 'rule') ?? fromFile.rule ?? 'bptt';
   if (!ruleNames().includes(rule)) throw new UsageError(`--rule must be one of ${ruleNames().join(', ')}, got '${rule}'`);
   const hiddenFlag = str(p, 'hidden');
-  const hidden = hiddenFlag !== undefined ? hiddenFlag.split(',').filter(Boolean).map((s) => {
-    const v = Number(s);
-    if (!Number.isInteger(v) || v < 1) throw new UsageError(`--hidden must be comma-separated layer sizes, got '${hiddenFlag}'`);
-    return v;
-  }) : fromFile.hidden ?? [64];
+  const hidden = list(p, 'hidden', (e) => (/^\d+$/.test(e) && Number(e) >= 1 ? Number(e) : undefined), 'comma-separated layer sizes (integers ≥ 1)') ?? fromFile.hidden ?? [64];
   let network: NetworkConfig | undefined = fromFile.network;
   if (!network || hiddenFlag !== undefined || str(p, 'neuron')) {
     // Sizes come from the dataset; load its header cheaply via a 1-example load.

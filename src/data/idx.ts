@@ -16,16 +16,12 @@
  * A file starting with the gzip magic 1f 8b is decompressed first, whatever its name.
  * Every problem is reported as a {@link DataError} whose message names the file and the problem.
  */
+import { SqsnnError } from '../../kernels/errors';
 import * as fs from 'fs';
 import * as zlib from 'zlib';
 
 /** A missing, corrupt or inconsistent data file or an unknown dataset (the CLI prints just the message). */
-export class DataError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DataError';
-  }
-}
+export class DataError extends SqsnnError {}
 
 export type IdxDtype = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;

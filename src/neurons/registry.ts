@@ -2,10 +2,11 @@
  * Neuron kinds by name, so networks, checkpoints and experiment configs describe layers as data.
  * Baseline neurons register themselves here too.
  */
+import { SqsnnError } from '../../kernels/errors';
 import { NeuronLayer } from './layer';
 import { SqsLayer, SqsLayerConfig } from './sqs';
 
-export class ConfigError extends Error {}
+export class ConfigError extends SqsnnError {}
 
 export interface LayerConfig {
   neuron: string;

@@ -8,7 +8,7 @@ import { circuitUnitary, preferDense } from '../../kernels/evolve';
 import { fusedSqsStep, fusedSupported } from '../../kernels/fused';
 import { fusedGradSupported, sqsStepFusedGrad } from '../../kernels/fused-grad';
 import { ShiftTable, combineShifts, encodingShifts, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
-import { assertFits } from '../../kernels/memory';
+import { assertFits, assertStepFits } from '../../kernels/memory';
 import {
   encodingAngles,
   initialMemory,
@@ -95,8 +95,9 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   /** Checks the working set of a batch before anything is allocated. */
   checkBatch(batch: number): void {
-    assertFits(`an SQS layer of ${this.size} neurons × ${batch} samples with ${this.circuit.totalQubits} qubits`, this.size * batch, this.circuit.dim);
-    if (this.dense) assertFits(`dense unitaries of ${this.size} neurons`, this.size, this.circuit.dim * this.circuit.dim);
+    const reg = { qubits: this.circuit.totalQubits, gates: this.circuit.ops.length };
+    assertStepFits(`one step of an SQS layer of ${this.size} neuron(s) × ${batch} sample(s)`, reg, this.size * batch, 'statevector');
+    if (this.dense) assertFits(`dense unitaries of ${this.size} neurons`, this.size * 4 ** reg.qubits * 8 * 6, `${this.size} × ${this.circuit.dim}² complex entries`);
   }
 
   prepare(opts: { local?: boolean; twoTermOnly?: boolean } = {}): SqsPrep {

@@ -1,0 +1,188 @@
+/**
+ * One writer per run folder, and file-system faults as one-line errors.
+ *
+ * A run (`train`, `experiment`) takes DIR/.sqsnn.lock, created exclusively ('wx') and holding the
+ * owner's pid, host and command. A lock of a process that is gone (same host, pid not alive) is
+ * stale: it is taken over with a note. Before anything else is written the folder is probed (a
+ * small file is written, synced and removed) so a read-only file system, a full disk, a missing
+ * permission or a path under a regular file is reported before training starts. Temporary files
+ * of killed runs (`*.tmp-PID`) are removed once the lock is held.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { SqsnnError } from '../kernels/errors';
+
+export class LockError extends SqsnnError {}
+export class FileSystemError extends SqsnnError {}
+
+export const LOCK_FILE = '.sqsnn.lock';
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  command: string;
+  started: string;
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a part of the path is a file, not a directory',
+  EISDIR: 'it is a directory',
+  ENAMETOOLONG: 'the name is too long',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error',
+};
+
+/** A Node file-system error of a kind the user can fix, as a one-line FileSystemError; else null. */
+export function fileSystemError(e: unknown, doing = 'cannot write'): FileSystemError | null {
+  if (e instanceof FileSystemError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || !err.code || !(err.code in ERRNO_TEXT)) return null;
+  return new FileSystemError(`${doing} ${err.path ?? 'a file'}: ${ERRNO_TEXT[err.code]} (${err.code})`);
+}
+
+function rethrowAsUserError(e: unknown, doing: string): never {
+  throw fileSystemError(e, doing) ?? e;
+}
+
+/**
+ * Write `data` to `file` so that `file` is either its old content or the whole new content: a
+ * temporary file is written in full (a short write, e.g. on a full disk, is an error), synced,
+ * then renamed. On failure the temporary file is removed and nothing has the final name.
+ */
+export function writeFileAtomic(file: string, data: Buffer | string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const buf = typeof data === 'string' ? Buffer.from(data) : data;
+  try {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      for (let off = 0; off < buf.length; ) {
+        const n = fs.writeSync(fd, buf, off, buf.length - off);
+        if (n <= 0) throw Object.assign(new Error(`short write to ${tmp}`), { code: 'EIO', path: tmp });
+        off += n;
+      }
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    rethrowAsUserError(e, 'cannot write');
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readLock(file: string): LockOwner | null {
+  try {
+    const o = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return o && Number.isInteger(o.pid) && typeof o.host === 'string' ? (o as LockOwner) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Check that `dir` can be created and written, before a run writes anything that matters. */
+export function probeWritable(dir: string): void {
+  try {
+    if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new FileSystemError(`cannot use ${dir}: it exists and is not a directory`);
+    fs.mkdirSync(dir, { recursive: true });
+    const probe = path.join(dir, `.sqsnn-probe-${process.pid}`);
+    try {
+      writeFileAtomic(probe, Buffer.alloc(4096));
+    } finally {
+      fs.rmSync(probe, { force: true });
+    }
+  } catch (e) {
+    rethrowAsUserError(e, 'cannot write to');
+  }
+}
+
+export interface RunFolderLock {
+  dir: string;
+  release(): void;
+}
+
+/**
+ * Take the lock of `dir` for `command` (creating `dir`), or throw a LockError naming the owner.
+ * The lock is released by `release()` and, as a last resort, when the process exits.
+ */
+export function lockRunFolder(dir: string, command: string, note: (line: string) => void = (s) => process.stderr.write(s + '\n')): RunFolderLock {
+  const file = path.join(dir, LOCK_FILE);
+  // A folder locked by a live run is refused before anything is written (not even a probe file).
+  const holder = fs.existsSync(file) ? readLock(file) : null;
+  if (holder && (holder.host !== os.hostname() || processAlive(holder.pid))) throw lockedBy(dir, holder);
+  probeWritable(dir);
+  const me: LockOwner = { pid: process.pid, host: os.hostname(), command, started: new Date().toISOString() };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      fs.writeFileSync(file, JSON.stringify(me) + '\n', { flag: 'wx' });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') rethrowAsUserError(e, 'cannot lock');
+      const owner = readLock(file);
+      const stale = owner ? owner.host === os.hostname() && !processAlive(owner.pid) : attempt > 0;
+      if (!stale || attempt > 3) throw owner ? lockedBy(dir, owner) : new LockError(`${dir} is locked by another run (${file} is being written); try again`);
+      // Move the stale lock aside first, so only one of several starting runs takes it over.
+      const aside = `${file}.stale-${process.pid}`;
+      try {
+        fs.renameSync(file, aside);
+        fs.rmSync(aside, { force: true });
+      } catch {
+        /* another run took it over first: the next attempt sees its lock */
+      }
+      if (owner) note(`note: ${dir} was locked by ${owner.command} (pid ${owner.pid} on ${owner.host}), which is no longer running; taking the lock over`);
+    }
+  }
+  removeStaleTemporaries(dir);
+  let held = true;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    process.removeListener('exit', release);
+    const owner = readLock(file);
+    if (owner && owner.pid === process.pid && owner.host === me.host) fs.rmSync(file, { force: true });
+  };
+  process.on('exit', release);
+  return { dir, release };
+}
+
+function lockedBy(dir: string, o: LockOwner): LockError {
+  return new LockError(`${dir} is in use by ${o.command} (pid ${o.pid} on ${o.host}, since ${o.started}); wait for it to finish or choose another output folder`);
+}
+
+/** Temporary files of writes cut short by a kill (`*.tmp-PID`, `*.tmp`), in `dir` and below. */
+export function removeStaleTemporaries(dir: string): string[] {
+  const removed: string[] = [];
+  const visit = (d: string, depth: number) => {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory() && depth < 3) visit(p, depth + 1);
+      else if (e.isFile() && /\.tmp(-\d+)?$|^\.sqsnn-probe-\d+$/.test(e.name) && !e.name.endsWith(`.tmp-${process.pid}`)) {
+        fs.rmSync(p, { force: true });
+        removed.push(p);
+      }
+    }
+  };
+  visit(dir, 0);
+  return removed;
+}
