@@ -3,6 +3,16 @@
  * redraws in place; in logs it prints a line every 10 % so CI output stays short.
  */
 export class Progress {
+  /** A progress line is drawn on the terminal and not yet ended by a newline. */
+  private static lineOpen = false;
+
+  /** End an open progress line and show the cursor (before a message on interrupt). */
+  static restoreTerminal(): void {
+    if (!process.stderr.isTTY) return;
+    process.stderr.write(`${Progress.lineOpen ? '\n' : ''}\x1b[?25h`);
+    Progress.lineOpen = false;
+  }
+
   private readonly start = Date.now();
   private lastDecile = -1;
   private readonly tty = Boolean(process.stderr.isTTY);
@@ -19,7 +29,10 @@ export class Progress {
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
     const f = Object.entries(fields).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join('  ');
     const line = `${this.label} ${bar} ${(100 * frac).toFixed(0).padStart(3)}%  ${f}  ${elapsed.toFixed(0)}s<${fmtTime(eta)}`;
-    if (this.tty) process.stderr.write(`\r${line}\x1b[K`);
+    if (this.tty) {
+      process.stderr.write(`\r${line}\x1b[K`);
+      Progress.lineOpen = true;
+    }
     else {
       const decile = Math.floor(frac * 10);
       if (decile > this.lastDecile) {
@@ -31,6 +44,7 @@ export class Progress {
 
   done(): void {
     if (!this.quiet && this.tty) process.stderr.write('\n');
+    Progress.lineOpen = false;
   }
 }
 

@@ -125,6 +125,7 @@ export function lockRunFolder(dir: string, command: string, note: (line: string)
   // A folder locked by a live run is refused before anything is written (not even a probe file).
   const holder = fs.existsSync(file) ? readLock(file) : null;
   if (holder && (holder.host !== os.hostname() || processAlive(holder.pid))) throw lockedBy(dir, holder);
+  const created = !fs.existsSync(dir);
   probeWritable(dir);
   const me: LockOwner = { pid: process.pid, host: os.hostname(), command, started: new Date().toISOString() };
   for (let attempt = 0; ; attempt++) {
@@ -155,6 +156,14 @@ export function lockRunFolder(dir: string, command: string, note: (line: string)
     process.removeListener('exit', release);
     const owner = readLock(file);
     if (owner && owner.pid === process.pid && owner.host === me.host) fs.rmSync(file, { force: true });
+    // A run refused before it wrote anything leaves no folder behind.
+    if (created) {
+      try {
+        fs.rmdirSync(dir);
+      } catch {
+        /* not empty: the run wrote something */
+      }
+    }
   };
   process.on('exit', release);
   return { dir, release };

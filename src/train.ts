@@ -14,6 +14,7 @@ import './learn/local';
 import './neurons/baselines';
 import { Network, NetworkConfig, predict, validateNetworkConfig } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
+import { assertTrainingFits } from './limits';
 import { Progress } from './progress';
 import { Rng } from './random';
 import { holdOut } from './validation-split';
@@ -157,6 +158,7 @@ export async function trainRun(cfgIn: TrainConfig, outDir: string, opts: RunOpti
   checkConfig(cfg, ds);
   const split = cfg.validation ? holdOut(ds, cfg.validation, cfg.seed) : null;
   const trainSet = split?.train ?? ds;
+  assertTrainingFits(cfg, trainSet);
   const { net, rule } = buildModel(cfg);
   if (loaded) {
     const vars = { ...net.namedVariables(), ...rule.optimizer.stateTensors() };
@@ -192,6 +194,8 @@ export async function trainRun(cfgIn: TrainConfig, outDir: string, opts: RunOpti
       correct += r.correct;
       const secs = (Date.now() - t0) / 1000;
       bar.update(seen, { loss: lossSum / seen, acc: correct / seen, 'samples/s': secs > 0 ? seen / secs : 0 });
+      // Let signal handlers run between batches (a batch is the unit of work an interrupt waits for).
+      await new Promise((resolve) => setImmediate(resolve));
     }
     bar.done();
     const trainSeconds = (Date.now() - t0) / 1000;

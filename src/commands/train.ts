@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import { bool, checkKnown, list, num, parseArgs, Parsed, str, UsageError } from '../args';
 import { initBackend } from '../backend';
 import { loadDataset } from '../data';
@@ -7,12 +6,13 @@ import { ruleNames } from '../learn/rule';
 import '../learn/local';
 import '../neurons/baselines';
 import { NetworkConfig, validateNetworkConfig } from '../network';
-import { ConfigError } from '../neurons/registry';
 import { readJsonInput } from '../spec';
 import { CheckpointError, hasCheckpoint, loadCheckpoint } from '../checkpoint';
 import { TrainConfig, layeredNetwork, trainRun } from '../train';
 import { parseThetaInit, resolveThetaInit } from '../neurons/init';
 import { hasCircuitAngles, recipeFor } from '../recipes';
+import { exitOnInterrupt, trainInterruptLine } from '../interrupt';
+import { lockRunFolder } from '../run-folder';
 
 function resumeConfig(dir: string, epochs: number | undefined): TrainConfig {
   const state = loadCheckpoint(dir).meta.state as { config?: TrainConfig; epoch?: number };
@@ -151,7 +151,6 @@ export async function run(argv: string[]): Promise<void> {
   checkKnown(p, TRAIN_FLAGS);
   const out = str(p, 'out');
   if (!out) throw new UsageError('--out DIR is required (checkpoints and metrics.jsonl go there)');
-  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UsageError(`--out ${out} exists and is not a directory`);
   const resuming = bool(p, 'resume') && hasCheckpoint(out);
   // On --resume the saved run defines everything but the number of epochs.
   const cfg = resuming ? resumeConfig(out, num(p, 'epochs', undefined, { integer: true, min: 1 })) : trainConfigFromArgs(p);
@@ -165,14 +164,21 @@ export async function run(argv: string[]): Promise<void> {
   const log = (s: string) => quiet || process.stderr.write(s + '\n');
   log(`sqsnn train: ${cfg.dataset} (${cfg.encoding.kind}${cfg.encoding.kind === 'rate' ? `, p_max ${cfg.encoding.pMax}` : ''}), network ${describeNetwork(cfg.network)}, rule ${cfg.rule}, T ${cfg.steps}, seed ${cfg.seed}, backend ${backend.backend}`);
   log(`recipe: ${describeRecipe(cfg)} (defaults: ${recipeFor(cfg.network.layers[0].neuron, cfg.rule).source} in src/recipes.ts; given: ${givenFlags(p)})`);
-  const res = await trainRun(cfg, out, {
-    resume: bool(p, 'resume'),
-    quiet,
-    onEpoch: (m) => log(`epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, train acc ${(100 * m.trainAccuracy).toFixed(2)}%, test acc ${(100 * m.testAccuracy).toFixed(2)}%, ${m.seconds.toFixed(1)} s (${m.samplesPerSecond.toFixed(0)} samples/s), ${m.parameters} parameters`),
-  });
+  const lock = lockRunFolder(out, 'sqsnn train');
+  const stopHandlers = exitOnInterrupt((signal) => trainInterruptLine(signal, out), lock.release);
+  let res;
+  try {
+    res = await trainRun(cfg, out, {
+      resume: bool(p, 'resume'),
+      quiet,
+      onEpoch: (m) => log(`epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, train acc ${(100 * m.trainAccuracy).toFixed(2)}%, test acc ${(100 * m.testAccuracy).toFixed(2)}%, ${m.seconds.toFixed(1)} s (${m.samplesPerSecond.toFixed(0)} samples/s), ${m.parameters} parameters`),
+    });
+  } finally {
+    stopHandlers();
+    lock.release();
+  }
   const last = res.metrics[res.metrics.length - 1];
   if (bool(p, 'json')) process.stdout.write(JSON.stringify({ metrics: res.metrics, out }) + '\n');
   else if (last) process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% after ${last.epoch} epoch(s); checkpoint in ${out}\n`);
   res.network.dispose();
-  if (!fs.existsSync(out)) throw new ConfigError(`nothing was written to ${out}`);
 }

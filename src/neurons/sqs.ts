@@ -95,7 +95,8 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   /** Checks the working set of a batch before anything is allocated. */
   checkBatch(batch: number): void {
-    const reg = { qubits: this.circuit.totalQubits, gates: this.circuit.ops.length };
+    // The dense path applies the whole circuit as one matrix: its working set does not grow with gates.
+    const reg = { qubits: this.circuit.totalQubits, gates: this.dense ? 1 : this.circuit.ops.length };
     assertStepFits(`one step of an SQS layer of ${this.size} neuron(s) × ${batch} sample(s)`, reg, this.size * batch, 'statevector');
     if (this.dense) assertFits(`dense unitaries of ${this.size} neurons`, this.size * 4 ** reg.qubits * 8 * 6, `${this.size} × ${this.circuit.dim}² complex entries`);
   }

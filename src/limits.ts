@@ -1,0 +1,82 @@
+/**
+ * Memory of a training run from its shapes alone (hidden sizes, batch, T, qubits), checked against
+ * the backend's real limit before the dataset is encoded or a single weight is allocated. The
+ * estimate is deliberately coarse and on the safe side: it is there to refuse, in a second and
+ * with one line, runs that would otherwise exhaust memory after minutes.
+ *
+ *   parameters   P · 4 bytes · 4           weights, gradients, two optimiser moments
+ *   inputs       T · inputs · B · 4 · 3    one encoded batch and its temporaries
+ *   one step     Σ_layers step working set  (kernels/memory.ts: registers × gates × copies; plus
+ *                                          currents and spikes of the layer)
+ *   bptt         T × one step              the tape keeps every step for the backward pass
+ *   local        (1 + 2K + 2N) × one step  every parameter-shifted circuit of a step at once
+ *
+ * B is the batch actually used: min(batch, training examples).
+ */
+import { preferDense } from '../kernels/evolve';
+import { assertFits, formatBytes, stepBytes } from '../kernels/memory';
+import { countParameters } from './budget';
+import { inputFeatures } from './inputs';
+import { LayerConfig } from './neurons/registry';
+import { AnsatzSpec, circuitFromAnsatz } from './spec';
+import type { TrainConfig } from './train';
+
+/** What the estimate needs to know of a dataset. */
+export interface DataShape {
+  height: number;
+  width: number;
+  nTrain: number;
+}
+
+export interface TrainingMemory {
+  parameters: number;
+  inputs: number;
+  step: number;
+  /** Copies of one step held at once (T for bptt). */
+  stepsHeld: number;
+  total: number;
+  batch: number;
+}
+
+function layerStepBytes(l: LayerConfig, batch: number): { bytes: number; shifts: number } {
+  const size = l.size;
+  if (l.neuron === 'sqs') {
+    const n = (l.ioQubits as number | undefined) ?? 1;
+    const m = (l.memoryQubits as number | undefined) ?? 1;
+    const c = circuitFromAnsatz(l.ansatz as AnsatzSpec | undefined, n, m);
+    // The dense path applies the whole circuit as one matrix: its working set does not grow with gates.
+    const reg = { qubits: c.totalQubits, gates: preferDense(c, size) ? 1 : c.ops.length };
+    return { bytes: stepBytes(reg, size * batch, 'statevector') + size * n * batch * 4 * 8, shifts: 2 * c.paramNames.length + 2 * n };
+  }
+  // Classical neurons: a few float32 per neuron and sample (membrane, spikes, currents, surrogate).
+  return { bytes: size * batch * 4 * 16, shifts: 2 };
+}
+
+export function trainingMemory(cfg: Pick<TrainConfig, 'network' | 'steps' | 'batch' | 'rule' | 'encoding'>, data: DataShape): TrainingMemory {
+  const batch = Math.min(cfg.batch, Math.max(1, data.nTrain));
+  const parameters = countParameters(cfg.network) * 4 * 4;
+  const inputs = cfg.steps * inputFeatures(data.height * data.width, cfg.encoding) * batch * 4 * 3;
+  let step = 0;
+  let shifts = 1;
+  for (const l of cfg.network.layers) {
+    const s = layerStepBytes(l, batch);
+    step += s.bytes;
+    shifts = Math.max(shifts, s.shifts);
+  }
+  const stepsHeld = cfg.rule === 'bptt' ? cfg.steps : 1 + shifts;
+  return { parameters, inputs, step, stepsHeld, total: parameters + inputs + step * stepsHeld, batch };
+}
+
+function describe(cfg: Pick<TrainConfig, 'network' | 'steps' | 'batch' | 'rule'>, batch: number): string {
+  const hidden = cfg.network.layers.slice(0, -1).map((l) => l.size).join(',') || 'none';
+  const qubits = [...new Set(cfg.network.layers.filter((l) => l.neuron === 'sqs').map((l) => Number(l.ioQubits ?? 1) + Number(l.memoryQubits ?? 1)))];
+  return `training with hidden ${hidden}, batch ${batch}, T ${cfg.steps}, rule ${cfg.rule}${qubits.length ? `, ${qubits.join('/')} qubits per neuron` : ''}`;
+}
+
+/** Refuse a training run that cannot fit the backend in use (MemoryBudgetError, one line). */
+export function assertTrainingFits(cfg: Pick<TrainConfig, 'network' | 'steps' | 'batch' | 'rule' | 'encoding'>, data: DataShape, backend?: string): TrainingMemory {
+  const m = trainingMemory(cfg, data);
+  const held = cfg.rule === 'bptt' ? `the backprop tape holds ${m.stepsHeld} steps` : `${m.stepsHeld} shifted copies of a step`;
+  assertFits(describe(cfg, m.batch), m.total, `parameters ${formatBytes(m.parameters)}, inputs ${formatBytes(m.inputs)}, one step ${formatBytes(m.step)}, ${held}`, backend);
+  return m;
+}
