@@ -20,6 +20,7 @@ import { SqsnnError } from '../kernels/errors';
 import { occurrenceAngles } from '../kernels/circuit';
 import { Complex } from '../kernels/complex';
 import { densityFromPure, densityStep } from '../kernels/density';
+import { memoryLimit, stepBytes } from '../kernels/memory';
 import { encodingAngles, initialMemory, oneHotFromBits } from '../kernels/statevector';
 import { Tensor, tf, tidy } from '../kernels/tf';
 import { SqsLayer, SqsPrep, SqsState } from './neurons/sqs';
@@ -298,12 +299,20 @@ function disposeAll(x: unknown): void {
   else if (x && typeof x === 'object') for (const w of Object.values(x)) disposeAll(w);
 }
 
+/** Trajectories per run: CHUNK, or fewer when that many registers would not fit the backend. */
+function chunkSize(spec: ParsedNeuronSpec): number {
+  const c = spec.circuit;
+  const perRow = stepBytes({ qubits: c.totalQubits, gates: c.ops.length }, 1, spec.noise ? 'density' : 'statevector');
+  return Math.max(1, Math.min(CHUNK, Math.floor(memoryLimit().bytes / perRow)));
+}
+
 function chunked(spec: ParsedNeuronSpec, batch: number, forced: Uint8Array[] | null, rng: Rng): Trajectories {
-  if (batch <= CHUNK) return runTrajectories(spec, batch, forced, rng);
+  const chunk = chunkSize(spec);
+  if (batch <= chunk) return runTrajectories(spec, batch, forced, rng);
   const stepProb = Array.from({ length: spec.steps }, () => new Float64Array(batch));
   const bits: Uint8Array[] = [];
-  for (let s = 0; s < batch; s += CHUNK) {
-    const m = Math.min(CHUNK, batch - s);
+  for (let s = 0; s < batch; s += chunk) {
+    const m = Math.min(chunk, batch - s);
     const part = runTrajectories(spec, m, forced ? forced.slice(s, s + m) : null, rng);
     part.stepProb.forEach((p, t) => stepProb[t].set(p, s));
     bits.push(...part.bits);
@@ -365,8 +374,13 @@ export interface NeuronRates {
   observedSpikeRate: number[][];
   /** Binomial standard error of the observed frequency under the model, √(p(1−p)/shots) [T][N]. */
   standardError: number[][];
-  /** Largest |observed − predicted| / standardError over entries with standardError > 0. */
-  maxAbsZ: number;
+  /**
+   * Largest |observed − predicted| / standardError over all entries, every record counted. An
+   * entry the model says cannot vary (standardError 0) but whose observed rate differs is an
+   * infinite z: maxAbsZ is then null (JSON has no ∞) and zeroVarianceMismatches counts them.
+   */
+  maxAbsZ: number | null;
+  zeroVarianceMismatches: number;
 }
 
 export interface LikelihoodReport {
@@ -377,12 +391,18 @@ export interface LikelihoodReport {
   ioQubits?: number;
   bitOrder: BitOrder;
   noise: ParsedNeuronSpec['noise'] | null;
-  /** Mean over possible shots of Σ_t log p(y_t | y_<t, inputs), in nats; null if none is possible. */
+  /**
+   * Mean over all shots of Σ_t log p(y_t | y_<t, inputs), in nats. One impossible shot makes it −∞,
+   * written null, with `impossible` true and `impossibleShots` counting them.
+   */
   averageLogLikelihood: number | null;
-  /** The same per step [T] (mean of log p(y_t | y_<t, inputs) over possible shots). */
+  /** The same per step [T], mean over all shots (null = −∞ from the first step a shot is impossible). */
   averageLogLikelihoodPerStep: (number | null)[];
-  /** Shots with some step of probability below probabilityFloor (impossible under the model). */
+  /** Some shot has a step of probability below probabilityFloor (impossible under the model). */
+  impossible: boolean;
   impossibleShots: number;
+  /** The mean over the possible shots only (null if there are none): a partial view, named as such. */
+  averageLogLikelihoodOverPossibleShots: number | null;
   probabilityFloor: number;
   /**
    * Mean over all shots, counting each step from the first impossible one on at probabilityFloor
@@ -424,6 +444,8 @@ export function likelihoodReport(specs: ParsedNeuronSpec[], recs: SpikeRecords, 
   const nRec = recs.records.length;
   const logSum = new Float64Array(nRec);
   const impossible = new Uint8Array(nRec);
+  // Step of each record's first impossible outcome (over all neurons).
+  const impossibleAt = new Int32Array(nRec).fill(steps);
   const stepLog = Array.from({ length: steps }, () => new Float64Array(nRec));
   const neurons: (NeuronRates & { ioQubits: number })[] = [];
   let offset = 0;
@@ -436,7 +458,10 @@ export function likelihoodReport(specs: ParsedNeuronSpec[], recs: SpikeRecords, 
     for (let t = 0; t < steps; t++)
       for (let r = 0; r < nRec; r++) {
         const p = probs[t][r];
-        if (!(p >= PROBABILITY_FLOOR)) dead[r] = impossible[r] = 1;
+        if (!(p >= PROBABILITY_FLOOR) && !dead[r]) {
+          dead[r] = impossible[r] = 1;
+          impossibleAt[r] = Math.min(impossibleAt[r], t);
+        }
         const l = dead[r] ? Math.log(PROBABILITY_FLOOR) : Math.log(p);
         logSum[r] += l;
         stepLog[t][r] += l;
@@ -447,26 +472,35 @@ export function likelihoodReport(specs: ParsedNeuronSpec[], recs: SpikeRecords, 
     );
     const se = predicted.map((row) => row.map((p) => Math.sqrt(Math.max(p * (1 - p), 0) / recs.shots)));
     let maxAbsZ = 0;
+    let zeroVarianceMismatches = 0;
     predicted.forEach((row, t) =>
       row.forEach((p, i) => {
-        if (se[t][i] > 0) maxAbsZ = Math.max(maxAbsZ, Math.abs(observed[t][i] - p) / se[t][i]);
+        const diff = Math.abs(observed[t][i] - p);
+        if (se[t][i] > 0) maxAbsZ = Math.max(maxAbsZ, diff / se[t][i]);
+        else if (diff > 1e-9) zeroVarianceMismatches++;
       }),
     );
-    neurons.push({ ioQubits: n, predictedSpikeRate: predicted, observedSpikeRate: observed, standardError: se, maxAbsZ });
+    neurons.push({ ioQubits: n, predictedSpikeRate: predicted, observedSpikeRate: observed, standardError: se, maxAbsZ: zeroVarianceMismatches ? null : maxAbsZ, zeroVarianceMismatches });
     offset += steps * n;
   }
   let possible = 0;
-  let sum = 0;
+  let sumPossible = 0;
   let sumClamped = 0;
   const perStep = new Float64Array(steps);
+  // First step at which some shot is impossible: from there on the per-step mean is −∞.
+  let firstImpossibleStep = steps;
   for (let r = 0; r < nRec; r++) {
     const w = recs.weights[r];
     sumClamped += w * logSum[r];
-    if (impossible[r]) continue;
-    possible += w;
-    sum += w * logSum[r];
     for (let t = 0; t < steps; t++) perStep[t] += w * stepLog[t][r];
+    if (impossible[r]) {
+      firstImpossibleStep = Math.min(firstImpossibleStep, impossibleAt[r]);
+      continue;
+    }
+    possible += w;
+    sumPossible += w * logSum[r];
   }
+  const impossibleShots = recs.shots - possible;
   const report: LikelihoodReport & Partial<NeuronRates> = {
     shots: recs.shots,
     distinctRecords: nRec,
@@ -474,9 +508,11 @@ export function likelihoodReport(specs: ParsedNeuronSpec[], recs: SpikeRecords, 
     ...(specs.length === 1 ? { ioQubits: specs[0].circuit.ioQubits } : {}),
     bitOrder: recs.bitOrder,
     noise: specs[0].noise ?? null,
-    averageLogLikelihood: possible ? sum / possible : null,
-    averageLogLikelihoodPerStep: Array.from(perStep, (v) => (possible ? v / possible : null)),
-    impossibleShots: recs.shots - possible,
+    averageLogLikelihood: impossibleShots ? null : sumPossible / recs.shots,
+    averageLogLikelihoodPerStep: Array.from(perStep, (v, t) => (t >= firstImpossibleStep ? null : v / recs.shots)),
+    impossible: impossibleShots > 0,
+    impossibleShots,
+    averageLogLikelihoodOverPossibleShots: possible ? sumPossible / possible : null,
     probabilityFloor: PROBABILITY_FLOOR,
     averageLogLikelihoodClamped: sumClamped / recs.shots,
   };

@@ -200,12 +200,19 @@ describe('likelihood of records', () => {
     }
   });
 
-  test('records the model cannot produce are counted as impossible, not −Infinity', () => {
+  test('records the model cannot produce make the score −∞ (null, flagged, counted) and the z-score infinite', () => {
     // All angles 0 and no input: the IO qubit never spikes.
     const silent = parseNeuronSpec({ ...paperJson, params: { ent: 0, in: 0, mem: 0 }, currents: [[0], [0], [0]] });
     const rep = likelihoodReport([silent], parseRecords({ counts: { '000': 6, '010': 2 } }, 3));
     expect(rep.impossibleShots).toBe(2);
-    expect(rep.averageLogLikelihood).toBeCloseTo(0, 5);
+    expect(rep.impossible).toBe(true);
+    // A quarter of the shots cannot happen: the fit is not perfect, whatever the possible shots score.
+    expect(rep.averageLogLikelihood).toBeNull();
+    expect(rep.averageLogLikelihoodOverPossibleShots).toBeCloseTo(0, 5);
+    expect(JSON.parse(JSON.stringify(rep)).averageLogLikelihoodPerStep).toEqual([0, null, null].map((v, t) => (t === 0 ? expect.any(Number) : v)));
+    // Observed rate 0.25 where the model predicts 0 with zero variance: an infinite z-score.
+    expect(rep.maxAbsZ).toBeNull();
+    expect(rep.zeroVarianceMismatches).toBe(1);
     // Steps 1 and 2 of the two impossible shots count at the floor (no state after an impossible step).
     expect(rep.averageLogLikelihoodClamped).toBeCloseTo((4 * Math.log(PROBABILITY_FLOOR)) / 8, 3);
     expect(rep.predictedSpikeRate).toEqual([[0], [0], [0]]);

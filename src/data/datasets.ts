@@ -306,17 +306,26 @@ export function findIdxFiles(dir: string): Record<Role, string> {
 function idxDataset(name: string, dir: string, opts: LoadOptions, classes?: number, classNames?: string[]): Dataset {
   const files = findIdxFiles(dir);
   const tr = readIdxImageSetRaw(files.trainImages, files.trainLabels, classes);
-  const te = readIdxImageSetRaw(files.testImages, files.testLabels, classes);
-  if (tr.height !== te.height || tr.width !== te.width) {
-    throw new DataError(
-      `${files.testImages}: images are ${te.height}×${te.width} but ${files.trainImages} has ${tr.height}×${tr.width}`,
-    );
-  }
+  // Without a declared class count, the training labels define it: test labels must lie within.
   let nClasses = classes;
   if (nClasses === undefined) {
     nClasses = 1;
     for (const l of tr.labels) nClasses = Math.max(nClasses, l + 1);
-    for (const l of te.labels) nClasses = Math.max(nClasses, l + 1);
+    const seen = new Uint8Array(nClasses);
+    for (const l of tr.labels) seen[l] = 1;
+    const missing = seen.indexOf(0);
+    if (missing >= 0) {
+      const top = tr.labels.indexOf(nClasses - 1);
+      throw new DataError(
+        `${files.trainLabels}: label ${nClasses - 1} at index ${top} implies ${nClasses} classes, but class ${missing} has no training example (labels must be 0..C−1)`,
+      );
+    }
+  }
+  const te = readIdxImageSetRaw(files.testImages, files.testLabels, nClasses);
+  if (tr.height !== te.height || tr.width !== te.width) {
+    throw new DataError(
+      `${files.testImages}: images are ${te.height}×${te.width} but ${files.trainImages} has ${tr.height}×${tr.width}`,
+    );
   }
   const P = tr.height * tr.width;
   const ordTr = classInterleavedOrder(tr.labels, nClasses);

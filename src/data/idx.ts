@@ -223,7 +223,7 @@ export function readIdxImageSetRaw(imagesFile: string, labelsFile: string, maxCl
   for (let i = 0; i < n; i++) {
     const v = lb.data[i];
     if (v < 0 || (maxClasses !== undefined && v >= maxClasses)) {
-      const range = maxClasses !== undefined ? `0..${maxClasses - 1}` : '≥ 0';
+      const range = maxClasses !== undefined ? `0..${maxClasses - 1}, the classes of the training set` : '≥ 0';
       throw new DataError(`${labelsFile}: label ${v} at index ${i} is out of range (expected ${range})`);
     }
     labels[i] = v;
