@@ -29,6 +29,7 @@ import { LocalConfig } from './learn/local';
 import { RuleConfig } from './learn/rule';
 import { NetworkConfig } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
+import { experimentConfigSchema, validate } from './schemas';
 import { fmtTime } from './progress';
 import { hasCircuitAngles, recipeFor } from './recipes';
 import { EpochMetrics, TrainConfig, trainRun } from './train';
@@ -145,6 +146,7 @@ export function datasetLabel(d: ExperimentDataset): string {
 }
 
 export function validateExperiment(cfg: ExperimentConfig): void {
+  validate(experimentConfigSchema, cfg, 'experiment config');
   const need = (c: boolean, msg: string) => {
     if (!c) throw new ConfigError(`experiment config: ${msg}`);
   };

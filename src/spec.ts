@@ -7,6 +7,7 @@ import { SqsnnError } from '../kernels/errors';
 import * as fs from 'fs';
 import { Circuit, CircuitSpec, GateOp, compileCircuit, hardwareEfficientCircuit, paperCircuit, paperCompatCircuit } from '../kernels/circuit';
 import { NoiseSpec } from '../kernels/density';
+import { neuronSpecSchema, validate } from './schemas';
 
 export class SpecError extends SqsnnError {}
 
@@ -85,7 +86,7 @@ function isMatrix(x: unknown, cols: number, what: string, check: (v: number) => 
 
 export function parseNeuronSpec(raw: unknown, opts: { requireOutcomes?: boolean } = {}): ParsedNeuronSpec {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new SpecError('spec must be a JSON object');
-  const s = raw as Partial<NeuronSpec>;
+  const s = validate(neuronSpecSchema, raw, 'spec') as Partial<NeuronSpec>;
   for (const k of ['ioQubits', 'memoryQubits'] as const)
     if (typeof s[k] !== 'number') throw new SpecError(`spec.${k} is missing or not a number`);
   const circuit = circuitFromAnsatz(s.ansatz, s.ioQubits as number, s.memoryQubits as number);

@@ -7,6 +7,7 @@ import '../learn/local';
 import '../neurons/baselines';
 import { NetworkConfig, validateNetworkConfig } from '../network';
 import { readJsonInput } from '../spec';
+import { trainConfigSchema, validate } from '../schemas';
 import { CheckpointError, hasCheckpoint, loadCheckpoint } from '../checkpoint';
 import { TrainConfig, layeredNetwork, trainRun } from '../train';
 import { parseThetaInit, resolveThetaInit } from '../neurons/init';
@@ -30,7 +31,7 @@ export const TRAIN_FLAGS = [
 /** Defaults ← --config FILE ← flags. The config file may hold any TrainConfig field. */
 export function trainConfigFromArgs(p: Parsed): TrainConfig {
   const file = str(p, 'config');
-  const fromFile = (file ? readJsonInput(file, '--config') : {}) as Partial<TrainConfig> & { hidden?: number[] };
+  const fromFile = (file ? validate(trainConfigSchema, readJsonInput(file, '--config'), file) : {}) as Partial<TrainConfig> & { hidden?: number[] };
   const dataset = str(p, 'dataset') ?? fromFile.dataset ?? 'mnist';
   const encName = str(p, 'encoding') ?? fromFile.encoding?.kind ?? 'rate';
   if (encName !== 'rate' && encName !== 'events') throw new UsageError(`--encoding must be rate or events, got '${encName}'`);
