@@ -29,6 +29,7 @@ import { LocalConfig } from './learn/local';
 import { RuleConfig } from './learn/rule';
 import { NetworkConfig } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
+import { checkCells, checkGrid } from './experiment-check';
 import { experimentConfigSchema, validate } from './schemas';
 import { fmtTime } from './progress';
 import { hasCircuitAngles, recipeFor } from './recipes';
@@ -179,6 +180,7 @@ const safeId = (s: string) => s.replace(/[^\w.+-]/g, '_');
 /** All cells of a grid in plan order: every tuning cell, then every final cell. */
 export function expandGrid(cfg: ExperimentConfig): CellSpec[] {
   validateExperiment(cfg);
+  checkGrid(cfg);
   const tuneCells: Omit<CellSpec, 'index'>[] = [];
   const finalCells: Omit<CellSpec, 'index'>[] = [];
   for (const data of cfg.datasets) {
@@ -229,7 +231,7 @@ export function modelSettings(m: ExperimentModel, rule: string): RuleConfig {
   };
 }
 
-function trainConfigFor(cell: CellSpec, ds: Dataset, lr: number | undefined): TrainConfig {
+export function trainConfigFor(cell: CellSpec, ds: Dataset, lr: number | undefined): TrainConfig {
   const settings = modelSettings(cell.model, cell.rule);
   return {
     dataset: cell.data.dataset,
@@ -432,9 +434,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts: ExperimentOptions = {}): Promise<CellResult[]> {
   const cells = expandGrid(cfg);
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  prepareOutDir(cfg, outDir);
-  const ctx: CellContext = { outDir, cells, data: datasetCache(opts.loadData), quiet: opts.quiet };
+  const data = datasetCache(opts.loadData);
   const selected = cells.filter(opts.select ?? (() => true));
+  // Every cell this process may run is sized before the first runs or the folder is written.
+  checkCells(selected, (cell) => ({ config: trainConfigFor(cell, data(cell.data), cell.lr), data: data(cell.data) }));
+  prepareOutDir(cfg, outDir);
+  const ctx: CellContext = { outDir, cells, data, quiet: opts.quiet };
   const results = new Map<number, CellResult>();
   const failed: { cell: CellSpec; error: string }[] = [];
   const t0 = Date.now();

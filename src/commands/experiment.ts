@@ -7,6 +7,7 @@ import { spawn } from 'child_process';
 import { bool, checkKnown, num, parseArgs, Parsed, str, UsageError } from '../args';
 import { initBackend } from '../backend';
 import { cellNetwork, CellSpec, datasetCache, expandGrid, ExperimentConfig, ExperimentError, Phase, PHASES, prepareOutDir, readExperiment, runExperiment } from '../experiment';
+import { checkDatasetNames } from '../experiment-check';
 import { cellStatus, writeReport } from '../experiment-report';
 import { cliPath, submitSlurm, writeSlurmScripts } from '../experiment-slurm';
 import { countParameters } from '../budget';
@@ -32,7 +33,9 @@ function requireOut(p: Parsed): string {
 /** --config F, or the config saved in DIR by an earlier run. */
 function loadConfig(p: Parsed, dir?: string): ExperimentConfig {
   if (str(p, 'config') === undefined && dir) return readExperiment(dir);
-  return readJsonInput(str(p, 'config'), '--config') as ExperimentConfig;
+  const cfg = readJsonInput(str(p, 'config'), '--config') as ExperimentConfig;
+  checkDatasetNames(cfg);
+  return cfg;
 }
 
 /** The cells `--cell K`, `--shard I/N` and `--phase P` pick (all by default). */
