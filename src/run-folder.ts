@@ -39,15 +39,15 @@ const ERRNO_TEXT: Record<string, string> = {
 };
 
 /** A Node file-system error of a kind the user can fix, as a one-line FileSystemError; else null. */
-export function fileSystemError(e: unknown, doing = 'cannot write'): FileSystemError | null {
+export function fileSystemError(e: unknown, doing = 'cannot write', target?: string): FileSystemError | null {
   if (e instanceof FileSystemError) return e;
   const err = e as NodeJS.ErrnoException;
   if (!(e instanceof Error) || !err.code || !(err.code in ERRNO_TEXT)) return null;
-  return new FileSystemError(`${doing} ${err.path ?? 'a file'}: ${ERRNO_TEXT[err.code]} (${err.code})`);
+  return new FileSystemError(`${doing} ${target ?? err.path ?? 'a file'}: ${ERRNO_TEXT[err.code]} (${err.code})`);
 }
 
-function rethrowAsUserError(e: unknown, doing: string): never {
-  throw fileSystemError(e, doing) ?? e;
+function rethrowAsUserError(e: unknown, doing: string, target?: string): never {
+  throw fileSystemError(e, doing, target) ?? e;
 }
 
 /**
@@ -72,8 +72,12 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
     }
     fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    rethrowAsUserError(e, 'cannot write');
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      /* the original error says more */
+    }
+    rethrowAsUserError(e, 'cannot write', file);
   }
 }
 
@@ -107,7 +111,7 @@ export function probeWritable(dir: string): void {
       fs.rmSync(probe, { force: true });
     }
   } catch (e) {
-    rethrowAsUserError(e, 'cannot write to');
+    rethrowAsUserError(e, 'cannot write to', dir);
   }
 }
 
