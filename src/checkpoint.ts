@@ -59,7 +59,13 @@ export function saveCheckpoint(dir: string, tensors: Record<string, tf.Tensor>, 
     tensors: entries,
     state,
   };
-  writeFileAtomic(path.join(dir, CHECKPOINT_FILE), JSON.stringify(meta, null, 1));
+  try {
+    writeFileAtomic(path.join(dir, CHECKPOINT_FILE), JSON.stringify(meta, null, 1));
+  } catch (e) {
+    // The pointer still names the previous weights: the new file would be an orphan.
+    fs.rmSync(path.join(dir, weightsFile), { force: true });
+    throw e;
+  }
   // Only now is the old weights file unreferenced.
   for (const f of fs.readdirSync(dir))
     if (/^weights-.*\.bin$/.test(f) && f !== weightsFile) fs.rmSync(path.join(dir, f), { force: true });

@@ -41,8 +41,9 @@ const ERRNO_TEXT: Record<string, string> = {
 /** A Node file-system error of a kind the user can fix, as a one-line FileSystemError; else null. */
 export function fileSystemError(e: unknown, doing = 'cannot write', target?: string): FileSystemError | null {
   if (e instanceof FileSystemError) return e;
+  // Duck-typed: Node's own errors need not share this realm's Error (e.g. under jest).
   const err = e as NodeJS.ErrnoException;
-  if (!(e instanceof Error) || !err.code || !(err.code in ERRNO_TEXT)) return null;
+  if (!err || typeof err !== 'object' || typeof err.code !== 'string' || !(err.code in ERRNO_TEXT)) return null;
   return new FileSystemError(`${doing} ${target ?? err.path ?? 'a file'}: ${ERRNO_TEXT[err.code]} (${err.code})`);
 }
 
@@ -103,10 +104,23 @@ function readLock(file: string): LockOwner | null {
 export function probeWritable(dir: string): void {
   try {
     if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) throw new FileSystemError(`cannot use ${dir}: it exists and is not a directory`);
-    fs.mkdirSync(dir, { recursive: true });
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+    } catch (e) {
+      // A recursive mkdir reports ENOENT for some faults (e.g. read-only): ask once more plainly.
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' && fs.existsSync(path.dirname(dir))) fs.mkdirSync(dir);
+      throw e;
+    }
+    // A page written and synced: a read-only or full file system fails here, not mid-run.
     const probe = path.join(dir, `.sqsnn-probe-${process.pid}`);
     try {
-      writeFileAtomic(probe, Buffer.alloc(4096));
+      const fd = fs.openSync(probe, 'w');
+      try {
+        fs.writeSync(fd, Buffer.alloc(4096));
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
     } finally {
       fs.rmSync(probe, { force: true });
     }
