@@ -36,8 +36,7 @@ export function memoryBudgetBytes(): number {
 /** The real memory limit of `backend` (default: the one in use). */
 export function memoryLimit(backend: string = tf.getBackend()): MemoryLimit {
   const budget = memoryBudgetBytes();
-  const gib = (budget / 2 ** 30).toFixed(2);
-  const own = process.env.SQSNN_MEMORY_BUDGET_MB ? `SQSNN_MEMORY_BUDGET_MB (${gib} GiB)` : `half of this machine's memory (${gib} GiB)`;
+  const own = process.env.SQSNN_MEMORY_BUDGET_MB ? 'SQSNN_MEMORY_BUDGET_MB' : "half of this machine's memory";
   if (backend === 'wasm' && WASM32_BYTES < budget) return { bytes: WASM32_BYTES, what: 'the wasm backend (a 32-bit memory: 4 GiB of addresses)' };
   return { bytes: budget, what: `${backend} backend: ${own}` };
 }

@@ -55,13 +55,14 @@ test('N_M scan rows and the largest-register search stopped by the memory budget
     expect(r.speedup).toBeGreaterThan(0);
   }
   const saved = process.env.SQSNN_MEMORY_BUDGET_MB;
-  // 2^(M+1) amplitudes × 8 bytes × 6 fit up to N_M = 7 (12 KiB) and not at N_M = 8 (24 KiB).
-  process.env.SQSNN_MEMORY_BUDGET_MB = String(20 / 1024);
+  // One composed step keeps 16 copies per gate of 2^(M+1) amplitudes × 8 bytes, over 3M + 2 gates
+  // (+1): N_M = 7 needs 800 KiB and fits, N_M = 8 needs 1.7 MiB and does not.
+  process.env.SQSNN_MEMORY_BUDGET_MB = '1';
   try {
     const l = await largestRegister({ maxSeconds: 60, batch: 1 });
     expect(l.memoryQubits).toBe(7);
     expect(l.totalQubits).toBe(8);
-    expect(l.tried[l.tried.length - 1]).toEqual({ memoryQubits: 8, stopped: expect.stringMatching(/too many qubits for memory/) });
+    expect(l.tried[l.tried.length - 1]).toEqual({ memoryQubits: 8, stopped: expect.stringMatching(/needs about 1\.7 MiB .*more than the 1\.0 MiB limit of wasm backend: SQSNN_MEMORY_BUDGET_MB$/) });
   } finally {
     if (saved === undefined) delete process.env.SQSNN_MEMORY_BUDGET_MB;
     else process.env.SQSNN_MEMORY_BUDGET_MB = saved;
