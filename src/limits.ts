@@ -18,6 +18,7 @@ import { assertFits, formatBytes, stepBytes } from '../kernels/memory';
 import { countParameters } from './budget';
 import { inputFeatures } from './inputs';
 import { LayerConfig } from './neurons/registry';
+import { hasCircuitAngles } from './recipes';
 import { AnsatzSpec, circuitFromAnsatz } from './spec';
 import type { TrainConfig } from './train';
 
@@ -40,10 +41,10 @@ export interface TrainingMemory {
 
 function layerStepBytes(l: LayerConfig, batch: number): { bytes: number; shifts: number } {
   const size = l.size;
-  if (l.neuron === 'sqs') {
+  if (hasCircuitAngles(l.neuron)) {
     const n = (l.ioQubits as number | undefined) ?? 1;
     const m = (l.memoryQubits as number | undefined) ?? 1;
-    const c = circuitFromAnsatz(l.ansatz as AnsatzSpec | undefined, n, m);
+    const c = circuitFromAnsatz((l.ansatz as AnsatzSpec | undefined) ?? (l.neuron === 'sqs-compat' ? 'paper-compat' : undefined), n, m);
     // The dense path applies the whole circuit as one matrix: its working set does not grow with gates.
     const reg = { qubits: c.totalQubits, gates: preferDense(c, size) ? 1 : c.ops.length };
     return { bytes: stepBytes(reg, size * batch, 'statevector') + size * n * batch * 4 * 8, shifts: 2 * c.paramNames.length + 2 * n };
@@ -69,7 +70,7 @@ export function trainingMemory(cfg: Pick<TrainConfig, 'network' | 'steps' | 'bat
 
 function describe(cfg: Pick<TrainConfig, 'network' | 'steps' | 'batch' | 'rule'>, batch: number): string {
   const hidden = cfg.network.layers.slice(0, -1).map((l) => l.size).join(',') || 'none';
-  const qubits = [...new Set(cfg.network.layers.filter((l) => l.neuron === 'sqs').map((l) => Number(l.ioQubits ?? 1) + Number(l.memoryQubits ?? 1)))];
+  const qubits = [...new Set(cfg.network.layers.filter((l) => hasCircuitAngles(l.neuron)).map((l) => Number(l.ioQubits ?? 1) + Number(l.memoryQubits ?? 1)))];
   return `training with hidden ${hidden}, batch ${batch}, T ${cfg.steps}, rule ${cfg.rule}${qubits.length ? `, ${qubits.join('/')} qubits per neuron` : ''}`;
 }
 

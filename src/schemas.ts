@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { SqsnnError } from '../kernels/errors';
+import { hasCircuitAngles } from './recipes';
 
 const int = (min: number) => z.number().int().min(min);
 const positive = z.number().positive();
@@ -14,7 +15,7 @@ const positive = z.number().positive();
 const gateOp = z.strictObject({ gate: z.string(), qubits: z.array(z.number()), param: z.string().optional() });
 
 export const ansatzSchema = z.union([
-  z.literal('paper'),
+  z.enum(['paper', 'paper-compat']),
   z.array(gateOp),
   z.array(z.array(gateOp)),
   z.strictObject({ type: z.literal('hardware-efficient'), layers: z.number(), entangler: z.enum(['memory-to-io', 'ring']).optional() }),
@@ -41,18 +42,24 @@ export const neuronSpecSchema = z.strictObject({
 
 /** An SQS layer; other kinds (lif, qlif, prob, …) check their own options when built. */
 const sqsLayer = z.strictObject({
+  // sqs or sqs-compat (same options)
   neuron: z.literal('sqs'),
   size: int(1),
   ioQubits: int(1).optional(),
   memoryQubits: int(0).optional(),
   ansatz: ansatzSchema.optional(),
   path: z.enum(['dense', 'gates']).optional(),
-  /** θ initialisation (src/recipes.ts). */
-  init: z.looseObject({}).optional(),
+  /** θ initialisation (src/neurons/init.ts). */
+  init: z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('normal'), mean: z.number().optional(), std: z.number().min(0).optional() }),
+    z.strictObject({ kind: z.literal('uniform'), low: z.number().optional(), high: z.number().optional() }),
+    z.strictObject({ kind: z.literal('authors-local'), jitter: z.number().min(0).optional(), mirror: z.boolean().optional() }),
+  ]).optional(),
+  memory: z.enum(['quantum', 'reset', 'measured']).optional(),
 });
 export const layerSchema = z.looseObject({ neuron: z.string(), size: int(1) }).superRefine((layer, ctx) => {
-  if (layer.neuron !== 'sqs') return;
-  const r = sqsLayer.safeParse(layer);
+  if (!hasCircuitAngles(layer.neuron)) return;
+  const r = sqsLayer.safeParse({ ...layer, neuron: 'sqs' });
   if (!r.success) for (const issue of r.error.issues) ctx.addIssue(asCustom(issue));
 });
 
@@ -92,6 +99,8 @@ export const localRuleSchema = z.strictObject({
   targetRate: z.number().min(0).max(1).optional(),
   offRate: z.number().min(0).max(1).optional(),
   baselineMomentum: z.number().optional(),
+  baseline: z.enum(['running', 'batch']).optional(),
+  encodingGradient: z.enum(['exact', 'one-sided']).optional(),
   balance: z.boolean().optional(),
 });
 

@@ -181,3 +181,14 @@ describe('strict arguments', () => {
     expectUserError(await runCli(['neuron-trace', '--spec', file]), 'neuron-trace', 'spec: nosie: unknown key');
   });
 });
+
+test('every config shipped in the repository passes the strict schemas', async () => {
+  const { experimentConfigSchema, trainConfigSchema, validate } = await import('../../src/schemas');
+  const root = path.join(__dirname, '..', '..');
+  const files = ['examples', 'bench/configs'].flatMap((d) => fs.readdirSync(path.join(root, d)).filter((f) => f.endsWith('.json')).map((f) => path.join(root, d, f)));
+  expect(files.length).toBeGreaterThan(0);
+  for (const f of files) {
+    const raw = JSON.parse(fs.readFileSync(f, 'utf8'));
+    expect(() => validate(raw.models ? experimentConfigSchema : trainConfigSchema, raw, f)).not.toThrow();
+  }
+});
