@@ -39,3 +39,8 @@ export { traceNeuron } from './trace';
 export { neuronGradients } from './neuron-grad';
 export { runExperiment } from './experiment';
 export type { ExperimentConfig } from './experiment';
+export { SqsnnError } from '../kernels/errors';
+export { MemoryBudgetError, memoryLimit } from '../kernels/memory';
+export { assertTrainingFits, trainingMemory } from './limits';
+export { LockError, FileSystemError, lockRunFolder } from './run-folder';
+export { SchemaError, trainConfigSchema, experimentConfigSchema, neuronSpecSchema } from './schemas';
