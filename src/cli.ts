@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (ar
   likelihood: { summary: 'log-likelihood of device spike records under the model (--spec FILE --shots FILE)', load: () => import('./commands/likelihood') },
   bench: { summary: 'throughput benchmarks: bench neuron, bench local', load: () => import('./commands/bench') },
   experiment: { summary: 'grid of models × datasets × budgets × rules × seeds: plan, run (--jobs, --cell, --shard), slurm, report', load: () => import('./commands/experiment') },
+  schema: { summary: 'JSON Schema of an input: train-config, experiment-config, neuron-spec, device-records', load: () => import('./commands/schema') },
   info: { summary: 'backend in use, versions, and why other backends were skipped', load: () => import('./commands/info') },
 };
 

@@ -25,6 +25,7 @@ import { encodingAngles, initialMemory, oneHotFromBits } from '../kernels/statev
 import { Tensor, tf, tidy } from '../kernels/tf';
 import { SqsLayer, SqsPrep, SqsState } from './neurons/sqs';
 import { Rng } from './random';
+import { deviceRecordsSchema, validate } from './schemas';
 import { ParsedNeuronSpec } from './spec';
 
 /** Errors in spike records (format, widths, counts): a user error, one line, exit 2. */
@@ -92,11 +93,7 @@ export function parseRecords(raw: unknown, width: number, opts: { bitOrder?: Bit
   let fileOrder: unknown;
   if (Array.isArray(raw)) list = raw;
   else if (raw && typeof raw === 'object') {
-    const o = raw as Record<string, unknown>;
-    const known = ['counts', 'shots', 'memory', 'bitOrder'];
-    const unknown = Object.keys(o).filter((k) => !known.includes(k));
-    if (unknown.length)
-      throw new RecordsError(`unknown field(s) ${unknown.map((k) => `"${k}"`).join(', ')} in the records; known: ${known.map((k) => `"${k}"`).join(', ')}`);
+    const o = validate(deviceRecordsSchema, raw, 'records', RecordsError) as Record<string, unknown>;
     fileOrder = o.bitOrder;
     const lists = (['shots', 'memory'] as const).filter((k) => Array.isArray(o[k]));
     if (o.counts !== undefined) {

@@ -171,10 +171,26 @@ export const experimentConfigSchema = z.strictObject({
   tune: tuneSchema.optional(),
 });
 
+/**
+ * `likelihood --shots`: {"counts"} or {"shots"/"memory"} (+ "bitOrder"), or a plain list of
+ * bitstrings. The keys are checked here; widths, counts and bit orders in src/likelihood.ts, which
+ * knows the register.
+ */
+export const deviceRecordsSchema = z.union([
+  z.array(z.unknown()),
+  z.strictObject({
+    counts: z.unknown().optional(),
+    shots: z.unknown().optional(),
+    memory: z.unknown().optional(),
+    bitOrder: z.unknown().optional(),
+  }),
+]);
+
 export const SCHEMAS = {
   'train-config': trainConfigSchema,
   'experiment-config': experimentConfigSchema,
   'neuron-spec': neuronSpecSchema,
+  'device-records': deviceRecordsSchema,
 } as const;
 
 export class SchemaError extends SqsnnError {}
@@ -219,9 +235,9 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
   return `${path.length ? pathText(path) : 'top level'}: ${message}`;
 }
 
-/** Parse `raw` with `schema`, or throw a SchemaError naming `what`, the path and the problem. */
-export function validate<T extends z.ZodType>(schema: T, raw: unknown, what: string): z.infer<T> {
+/** Parse `raw` with `schema`, or throw a SchemaError (or `ErrorClass`) naming `what`, the path and the problem. */
+export function validate<T extends z.ZodType>(schema: T, raw: unknown, what: string, ErrorClass: new (message: string) => SqsnnError = SchemaError): z.infer<T> {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  throw new SchemaError(`${what}: ${describeIssue(r.error.issues[0])}`);
+  throw new ErrorClass(`${what}: ${describeIssue(r.error.issues[0])}`);
 }

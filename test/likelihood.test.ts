@@ -118,7 +118,7 @@ describe('record formats', () => {
     bad([], /no shots/);
     bad({ counts: { '0101': 2 }, shots: 3 }, /"shots" says 3 but the counts add up to 2/);
     bad({ counts: { '0101': 2 }, shots: ['0101'] }, /either "counts" or "shots"/);
-    bad({ count: { '0101': 2 } }, /unknown field\(s\) "count"/);
+    bad({ count: { '0101': 2 } }, /^records: count: unknown key$/);
     bad({ counts: { '0101': 2 }, bitOrder: 'msb' }, /"bitOrder" must be one of/);
     bad({ counts: { '0101': 2 }, bitOrder: 'lsb-first' }, /"bitOrder": "lsb-first" but qiskit was requested/, { bitOrder: 'qiskit' });
     bad({ shots: [1, 0] }, /shot 0 must be a bitstring/);

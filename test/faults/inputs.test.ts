@@ -98,7 +98,7 @@ describe('device scores are honest', () => {
     fs.writeFileSync(shots, JSON.stringify({ counts: { '0000': 1 } }));
     expectUserError(await runCli(['likelihood', '--spec', spec, '--shots', shots]), 'likelihood', /has 4 bits but the register c has 3/);
     fs.writeFileSync(shots, JSON.stringify({ counts: { '000': 1 }, shotz: 1 }));
-    expectUserError(await runCli(['likelihood', '--spec', spec, '--shots', shots]), 'likelihood', /unknown field\(s\) "shotz"/);
+    expectUserError(await runCli(['likelihood', '--spec', spec, '--shots', shots]), 'likelihood', 'records: shotz: unknown key');
   });
 });
 
@@ -192,3 +192,13 @@ test('every config shipped in the repository passes the strict schemas', async (
     expect(() => validate(raw.models ? experimentConfigSchema : trainConfigSchema, raw, f)).not.toThrow();
   }
 });
+
+test('sqsnn schema NAME prints a JSON Schema that refuses unknown keys; a wrong name is a usage error', async () => {
+  const r = await runCli(['schema', 'train-config']);
+  expect(r.code).toBe(0);
+  const schema = JSON.parse(r.stdout);
+  expect(schema.additionalProperties).toBe(false);
+  expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['dataset', 'network', 'epochs', 'ruleConfig']));
+  expectUserError(await runCli(['schema', 'trian-config']), 'schema', /name one schema: train-config, experiment-config, neuron-spec, device-records \(got 'trian-config'\)/);
+});
+
