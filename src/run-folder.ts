@@ -191,7 +191,13 @@ function lockedBy(dir: string, o: LockOwner): LockError {
   return new LockError(`${dir} is in use by ${o.command} (pid ${o.pid} on ${o.host}, since ${o.started}); wait for it to finish or choose another output folder`);
 }
 
-/** Temporary files of writes cut short by a kill (`*.tmp-PID`, `*.tmp`), in `dir` and below. */
+/**
+ * Temporary files of writes cut short by a kill, in `dir` and its cell folders: only names this
+ * engine writes (`checkpoint.json.tmp-PID`, `weights-….bin.tmp-PID`, `result.json.tmp`, probes),
+ * so a run folder placed among other files never loses one of them.
+ */
+const OWN_TEMPORARY = /^(?:(?:checkpoint\.json|metrics\.jsonl|weights-[\w.-]+\.bin|result\.json)\.tmp(?:-\d+)?|\.sqsnn-probe-\d+)$/;
+
 export function removeStaleTemporaries(dir: string): string[] {
   const removed: string[] = [];
   const visit = (d: string, depth: number) => {
@@ -203,8 +209,8 @@ export function removeStaleTemporaries(dir: string): string[] {
     }
     for (const e of entries) {
       const p = path.join(d, e.name);
-      if (e.isDirectory() && depth < 3) visit(p, depth + 1);
-      else if (e.isFile() && /\.tmp(-\d+)?$|^\.sqsnn-probe-\d+$/.test(e.name) && !e.name.endsWith(`.tmp-${process.pid}`)) {
+      if (e.isDirectory() && depth < 2) visit(p, depth + 1);
+      else if (e.isFile() && OWN_TEMPORARY.test(e.name) && !e.name.endsWith(`.tmp-${process.pid}`)) {
         fs.rmSync(p, { force: true });
         removed.push(p);
       }

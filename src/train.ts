@@ -15,6 +15,7 @@ import './neurons/baselines';
 import { Network, NetworkConfig, predict, validateNetworkConfig } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
 import { assertTrainingFits } from './limits';
+import { writeFileAtomic } from './run-folder';
 import { Progress } from './progress';
 import { Rng } from './random';
 import { holdOut } from './validation-split';
@@ -168,7 +169,8 @@ export async function trainRun(cfgIn: TrainConfig, outDir: string, opts: RunOpti
   fs.mkdirSync(outDir, { recursive: true });
   const metricsFile = path.join(outDir, 'metrics.jsonl');
   const metrics = readMetrics(metricsFile).filter((m) => m.epoch <= startEpoch);
-  fs.writeFileSync(metricsFile, metrics.map((m) => JSON.stringify(m) + '\n').join(''));
+  // Rewritten (dropping epochs past the checkpoint) by rename, so a kill here loses no line.
+  writeFileAtomic(metricsFile, metrics.map((m) => JSON.stringify(m) + '\n').join(''));
 
   const p = ds.height * ds.width;
   const params = net.parameterCount();

@@ -87,13 +87,16 @@ describe('file-system faults', () => {
     expect(fs.readFileSync(file, 'utf8')).toBe('x');
   });
 
-  test('leftover temporary files of a killed run are removed on the next start', async () => {
+  test('leftover temporary files of a killed run are removed on the next start (only the engine\'s own)', async () => {
     const out = fresh('tmpfiles');
     expect((await train(out)).code).toBe(0);
     const junk = ['checkpoint.json.tmp-999999', 'weights-e2-0123456789ab.bin.tmp-999998', '.sqsnn-probe-999997'];
     for (const j of junk) fs.writeFileSync(path.join(out, j), 'partial');
+    const theirs = ['notes.tmp', 'draft.txt.tmp-12'];
+    for (const t of theirs) fs.writeFileSync(path.join(out, t), 'a file of the user');
     expect((await train(out, { epochs: '2' }, '--resume')).code).toBe(0);
     for (const j of junk) expect(fs.existsSync(path.join(out, j))).toBe(false);
+    for (const t of theirs) expect(fs.readFileSync(path.join(out, t), 'utf8')).toBe('a file of the user');
     expect(checkpointEpoch(out)).toBe(2);
   });
 
