@@ -93,11 +93,12 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     this.dense = config.path ? config.path === 'dense' : preferDense(this.circuit, this.size);
   }
 
-  /** Checks the working set of a batch before anything is allocated. */
-  checkBatch(batch: number): void {
+  /** Checks the working set of a batch (× `copies` shifted circuits run at once) before anything is allocated. */
+  checkBatch(batch: number, copies = 1): void {
     // The dense path applies the whole circuit as one matrix: its working set does not grow with gates.
     const reg = { qubits: this.circuit.totalQubits, gates: this.dense ? 1 : this.circuit.ops.length };
-    assertStepFits(`one step of an SQS layer of ${this.size} neuron(s) × ${batch} sample(s)`, reg, this.size * batch, 'statevector');
+    const what = `one step of an SQS layer of ${this.size} neuron(s) × ${batch} sample(s)${copies > 1 ? ` × ${copies} shifted circuits` : ''}`;
+    assertStepFits(what, reg, this.size * batch * copies, 'statevector');
     if (this.dense) assertFits(`dense unitaries of ${this.size} neurons`, this.size * 4 ** reg.qubits * 8 * 6, `${this.size} × ${this.circuit.dim}² complex entries`);
   }
 
@@ -122,6 +123,8 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const h = this.size;
     const n = this.channels;
     const b = currents.shape[2] as number;
+    // Every shifted circuit (and both encoding shifts per IO qubit) runs at once: check that width.
+    this.checkBatch(b, prep.shifts.table.size + 2 * this.channels);
     const k = this.circuit.paramNames.length;
     const phi = encodingAngles(currents);
     const base = this.run(prep, state.mem, currents, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) }, false);

@@ -100,3 +100,11 @@ describe('training', () => {
     }
   });
 });
+
+test('neuron-grad: every parameter-shifted circuit of a step is counted (1 + 15 qubits × 126 shifted copies)', async () => {
+  const params: Record<string, number> = {};
+  for (const n of hardwareEfficientCircuit(1, 15, 1).paramNames) params[n] = 0.3;
+  const file = path.join(root, 'grad16.json');
+  fs.writeFileSync(file, JSON.stringify({ ioQubits: 1, memoryQubits: 15, ansatz: { type: 'hardware-efficient', layers: 1 }, params, currents: [[0.5], [0.2]], outcomes: [[0], [1]] }));
+  expectUserError(await runCli(['neuron-grad', '--spec', file, '--backend', 'wasm']), 'neuron-grad', /1 sample\(s\) × \d+ shifted circuits needs about/, LIMIT);
+});
