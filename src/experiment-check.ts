@@ -46,7 +46,7 @@ export function checkDatasetNames(cfg: ExperimentConfig): void {
 
 /**
  * Size every cell before the first one runs: `plan` builds a cell's training config and data
- * shape (loading its dataset, sizing its network to the budget). The first problem is thrown,
+ * shape (loading its dataset, sizing its network to the budget). The first user error is thrown,
  * naming the cell.
  */
 export function checkCells(cells: CellSpec[], plan: (cell: CellSpec) => { config: TrainConfig; data: DataShape }): void {
@@ -55,7 +55,8 @@ export function checkCells(cells: CellSpec[], plan: (cell: CellSpec) => { config
       const { config, data } = plan(cell);
       assertTrainingFits(config, data);
     } catch (e) {
-      if (!(e instanceof SqsnnError)) throw e;
+      // Only the user's errors stop the grid here; anything else is left to the cell, which records it as failed.
+      if (!(e instanceof SqsnnError)) continue;
       throw new (e.constructor as new (message: string) => SqsnnError)(`cell ${cell.id}: ${e.message}`);
     }
   }

@@ -100,6 +100,7 @@ export const localRuleSchema = z.strictObject({
   offRate: z.number().min(0).max(1).optional(),
   baselineMomentum: z.number().optional(),
   baseline: z.enum(['running', 'batch']).optional(),
+  eligibilityClip: z.number().min(0).optional(),
   encodingGradient: z.enum(['exact', 'one-sided']).optional(),
   balance: z.boolean().optional(),
 });

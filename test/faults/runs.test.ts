@@ -39,7 +39,6 @@ describe('one writer per run folder', () => {
     fs.writeFileSync(path.join(out, LOCK_FILE), JSON.stringify({ pid: process.pid, host: os.hostname(), command: 'sqsnn train', started: '2026-01-01T00:00:00Z' }));
     const before = tree(out);
     expectUserError(await train(out, { epochs: '2' }, '--resume'), 'train', `${out} is in use by sqsnn train (pid ${process.pid} on ${os.hostname()}`);
-    expectUserError(await runCli(['experiment', '--config', writeGrid(), '--out', out, '--quiet']), 'experiment', /is in use by sqsnn train/);
     expect(tree(out)).toEqual(before);
   });
 
@@ -70,13 +69,6 @@ describe('one writer per run folder', () => {
     expect(fs.existsSync(path.join(out, LOCK_FILE))).toBe(false);
   }, 120_000);
 });
-
-/** An experiment grid over the test IDX folder (for the lock test). */
-function writeGrid(): string {
-  const file = fresh('grid') + '.json';
-  fs.writeFileSync(file, JSON.stringify({ models: [{ name: 'SQS', neuron: { neuron: 'sqs' } }], datasets: [{ dataset: `idx:${idxDir}`, steps: 2, epochs: 1, batch: 8 }], budgets: [150], seeds: [1] }));
-  return file;
-}
 
 describe('file-system faults', () => {
   test('--out under a regular file, or naming one: exit 2 before training, no stack', async () => {
