@@ -37,7 +37,8 @@ function readOwner(file: string): LockOwner | null {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether `pid` runs on this host (EPERM: it runs, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

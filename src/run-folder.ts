@@ -12,6 +12,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SqsnnError } from '../kernels/errors';
+import { processAlive } from './cell-lock';
 
 export class LockError extends SqsnnError {}
 export class FileSystemError extends SqsnnError {}
@@ -79,15 +80,6 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
       /* the original error says more */
     }
     rethrowAsUserError(e, 'cannot write', file);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
