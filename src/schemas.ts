@@ -100,6 +100,7 @@ export const localRuleSchema = z.strictObject({
   offRate: z.number().min(0).max(1).optional(),
   baselineMomentum: z.number().optional(),
   baseline: z.enum(['running', 'batch']).optional(),
+  outputMemory: z.enum(['forced', 'sampled']).optional(),
   eligibilityClip: z.number().min(0).optional(),
   encodingGradient: z.enum(['exact', 'one-sided']).optional(),
   balance: z.boolean().optional(),
@@ -126,6 +127,7 @@ export const trainConfigSchema = z.strictObject({
   limitTrain: int(1).optional(),
   limitTest: int(1).optional(),
   evalBatch: int(1).optional(),
+  validation: z.number().gt(0).lt(1).optional(),
 });
 
 /** A learning-rate grid searched on a validation split (src/experiment.ts, TuneSpec). */
