@@ -12,6 +12,7 @@ import { cellStatus, writeReport } from '../experiment-report';
 import { cliPath, submitSlurm, writeSlurmScripts } from '../experiment-slurm';
 import { countParameters } from '../budget';
 import { readJsonInput } from '../spec';
+import { exitOnInterrupt } from '../interrupt';
 
 const USAGE = `usage:
   sqsnn experiment plan   --config F [--json]
@@ -115,6 +116,10 @@ async function runCells(p: Parsed): Promise<void> {
   if (bool(p, 'dry-run')) return out(chosen.map((c) => `${c.index} ${c.id}`).join('\n') + `\n${chosen.length} cells`);
   const whole = chosen.length === cells.length;
   const report = !bool(p, 'no-report') && whole;
+  // Ctrl-C / SIGTERM: finished cells stay finished and the interrupted one resumes from its last
+  // checkpoint (its lock, held by a dead process, is taken over), so say how to continue.
+  const again = `sqsnn experiment run --config ${str(p, 'config')} --out ${dir}`;
+  exitOnInterrupt((signal) => `sqsnn experiment: stopped by ${signal}; finished cells are kept in ${dir}/cells and an interrupted cell resumes from its last checkpoint; continue with: ${again}`);
   const jobs = num(p, 'jobs', 1, { integer: true, min: 1 }) as number;
   if (jobs > 1) {
     prepareOutDir(cfg, dir);

@@ -175,6 +175,23 @@ describe('signals and kills', () => {
   withBuild('Ctrl-C (SIGINT): exit 130 with the checkpoint and the --resume command', () => interrupt('SIGINT', 130), 120_000);
   withBuild('SIGTERM: exit 143, the same line', () => interrupt('SIGTERM', 143), 120_000);
 
+  withBuild('an interrupted experiment says how to continue, and continuing finishes the grid', async () => {
+    const out = fresh('grid');
+    const config = path.join(__dirname, '..', '..', 'examples', 'experiment-tiny.json');
+    const child = spawnCli(['experiment', 'run', '--config', config, '--out', out, '--backend', 'wasm', '--quiet']);
+    const cells = path.join(out, 'cells');
+    await waitFor(() => fs.existsSync(cells) && fs.readdirSync(cells).some((c) => checkpointEpoch(path.join(cells, c)) !== null));
+    child.proc.kill('SIGINT');
+    const r = await child.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr.trim().split('\n').pop()).toBe(
+      `sqsnn experiment: stopped by SIGINT; finished cells are kept in ${out}/cells and an interrupted cell resumes from its last checkpoint; continue with: sqsnn experiment run --config ${config} --out ${out}`,
+    );
+    const again = await runCli(['experiment', 'run', '--config', config, '--out', out, '--backend', 'wasm', '--quiet']);
+    expect(again.code).toBe(0);
+    expect(fs.existsSync(path.join(out, 'results.md'))).toBe(true);
+  }, 240_000);
+
   withBuild('interrupted before the first checkpoint: says there is nothing to resume', async () => {
     const out = fresh('early');
     const child = spawnCli(['train', ...flags(SLOW), '--out', out]);
