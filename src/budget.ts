@@ -1,5 +1,5 @@
 /**
- * Parameter budgets (SPEC §5: baselines are compared at a fixed total number of trainable
+ * Parameter budgets (docs/model.md §7: baselines are compared at a fixed total number of trainable
  * parameters). The count of a network config, without building it, is
  *
  *   total = Σ_edges N_to · H_to · P_from            synapse weights, one matrix per edge

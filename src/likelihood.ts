@@ -3,7 +3,7 @@
  * against the simulator. A record is the classical register `c` of one shot of the program that
  * `exportQasm` writes: bit t·N + n is the spike of IO qubit n at step t (per neuron block for a
  * layer). The log-likelihood of a record is Σ_t log p(y_t | y_<t, inputs), by teacher forcing
- * (SPEC §2): all distinct records run together as the batch axis of one forced simulation.
+ * (docs/model.md §1): all distinct records run together as the batch axis of one forced simulation.
  *
  * Input formats (JSON):
  *   {"counts": {"<bits>": n, …}}            provider style (Qiskit get_counts, Braket, …)

@@ -1,5 +1,5 @@
 /**
- * OpenQASM export of SQS neurons for real devices (SPEC §2): one program runs all T steps with one
+ * OpenQASM export of SQS neurons for real devices (docs/model.md §1): one program runs all T steps with one
  * shot per step. Each step applies the encoding RX(π z) to every IO qubit whose current is
  * positive, then the ansatz gates, measures every IO qubit into the single classical register `c`
  * and resets the IO qubits; the memory qubits are never measured or reset, so they carry the

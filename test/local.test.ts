@@ -1,5 +1,5 @@
 /**
- * Local rule (SPEC §4): parameter-shift eligibilities against tfjs autodiff with the memory held
+ * Local rule (docs/model.md §6): parameter-shift eligibilities against tfjs autodiff with the memory held
  * fixed, the four-term rule for controlled rotations, weight eligibilities through the encoding
  * shift, unbiased finite-shot estimates, and local training without any gradient function.
  */

@@ -1,6 +1,6 @@
 /**
  * Input spike trains in the engine's layout, [T, features, batch] (batch last):
- * - Bernoulli rate coding of static images with probability min(pixel, p_max) (SPEC §3);
+ * - Bernoulli rate coding of static images with probability min(pixel, p_max) (docs/model.md §5);
  * - neuromorphic input: static images turned into ON/OFF event streams by simulated saccades
  *   (as N-MNIST was recorded), and any event stream binned into T binary frames.
  */

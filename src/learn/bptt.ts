@@ -1,5 +1,5 @@
 /**
- * Surrogate-gradient backpropagation through time (SPEC §4): tfjs autodiff through all T steps of
+ * Surrogate-gradient backpropagation through time (docs/model.md §6): tfjs autodiff through all T steps of
  * the network, the memory state carrying gradient from step to step, and the sampled spikes passing
  * gradient straight through or scaled by p(1−p). Loss: cross-entropy of spike counts / T.
  */

@@ -1,5 +1,5 @@
 /**
- * The local, hardware-friendly learning rule (SPEC §4): no backpropagation. At each step every
+ * The local, hardware-friendly learning rule (docs/model.md §6): no backpropagation. At each step every
  * neuron measures its own eligibility e = ∇ log p(y | memory, current) (parameter shifts, memory
  * held fixed); output neurons are teacher-forced to their targets and ascend e; hidden neurons
  * ascend (ℓ_t − b)·e, with ℓ_t = Σ_outputs log p(y*_t) broadcast and b a running-mean baseline.

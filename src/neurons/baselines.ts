@@ -1,5 +1,5 @@
 /**
- * Baseline neurons of SPEC §5, registered by kind so networks and configs name them as data:
+ * Baseline neurons of docs/model.md §7, registered by kind so networks and configs name them as data:
  * - `qlif`: quantum leaky integrate-and-fire (Brand & Petruccione 2024), `QlifLayer`;
  * - `lif`: classical LIF with surrogate gradients, `LifLayer`;
  * - `prob`: classical probabilistic (sigmoid-Bernoulli) neuron with local-rule eligibilities, `ProbLayer`.

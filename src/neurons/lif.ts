@@ -1,5 +1,5 @@
 /**
- * Classical leaky integrate-and-fire (LIF) neurons (SPEC §5), the deterministic baseline trained by
+ * Classical leaky integrate-and-fire (LIF) neurons (docs/model.md §7), the deterministic baseline trained by
  * surrogate-gradient BPTT:
  *
  *   U_t = β U_{t−1} + I_t − S_{t−1} ϑ,     S_t = H(U_t − ϑ)  (spike when U_t > ϑ),

@@ -1,5 +1,5 @@
 /**
- * Classical probabilistic spiking neurons (`prob`, SPEC §5): the classical counterpart of the SQS
+ * Classical probabilistic spiking neurons (`prob`, docs/model.md §7): the classical counterpart of the SQS
  * neuron, trainable by BPTT and by the same local rule.
  *
  *   u_t = β u_{t−1} + I_t − R_t,     y_t ~ Bernoulli(σ(u_t)),

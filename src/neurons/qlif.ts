@@ -9,7 +9,7 @@
  *      a ← a + γ d,   d ← (1 − γ) d,   x ← √(1−γ) x,   y ← √(1−γ) y.
  *    Optional pure dephasing (`t2` ≤ 2·T1) scales x, y further by e^{−Δt (1/T2 − 1/(2 T1))}.
  *    At t = 1 the qubit is |0⟩ and the leak does nothing.
- * 2. **Input**: RX(φ) with φ = π·max(z, 0): the SQS convention of SPEC §2, and what the authors'
+ * 2. **Input**: RX(φ) with φ = π·max(z, 0): the SQS convention of docs/model.md §1, and what the authors'
  *    code does (angle π|z| applied only when z > 0; z ≤ 0 applies nothing). Signed input is not
  *    used: RX(−φ) excites |0⟩ exactly as RX(φ) does, so it would not act as inhibition.
  *    With RX(φ) = [[c, −is], [−is, c]], c = cos φ/2, s = sin φ/2, ρ ← RX ρ RX†:

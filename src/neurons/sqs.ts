@@ -1,5 +1,5 @@
 /**
- * A layer of SQS neurons (SPEC §2): N IO qubits and N_M memory qubits each, a shared circuit
+ * A layer of SQS neurons (docs/model.md §1): N IO qubits and N_M memory qubits each, a shared circuit
  * structure with per-neuron angles θ [H, K]. The memory is a pure state per neuron and sample.
  */
 import { Circuit, occurrenceAngles } from '../../kernels/circuit';

@@ -1,5 +1,5 @@
 /**
- * Independent float64 reference simulator for the SQS neuron (SPEC §2), for tests only.
+ * Independent float64 reference simulator for the SQS neuron (docs/model.md §1), for tests only.
  *
  * It shares NO code with the engine (`kernels/`, `src/`): no tfjs, no engine gate tables. Everything
  * is done the slow, obvious way on small dense matrices: every gate is expanded to a full D×D matrix
