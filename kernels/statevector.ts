@@ -125,6 +125,8 @@ export function perQubit(v: Tensor, ioQubits: number): Tensor {
 /** Outcome one-hot [R, 2^N, B] from spike bits [R, N, B] (teacher forcing). */
 export function oneHotFromBits(bits: Tensor): Tensor {
   const [r, n, b] = bits.shape as number[];
+  // One qubit: outcomes (0, 1) are (1 − y, y); cheaper than comparing indices on large batches.
+  if (n === 1) return tf.concat([tf.sub(1, bits), bits], 1);
   const weights = tf.reshape(tf.tensor1d(Array.from({ length: n }, (_, i) => 2 ** i)), [1, n, 1]);
   const y = tf.sum(tf.mul(bits, weights), 1, true);
   return tf.cast(tf.equal(y, tf.reshape(tf.range(0, 2 ** n, 1, 'float32'), [1, 2 ** n, 1])), 'float32');

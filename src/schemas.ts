@@ -90,6 +90,7 @@ const optimizerSchema = z.strictObject({
   epsilon: z.number().optional(),
   clipNorm: z.number().min(0).optional(),
   lrScale: z.record(z.string(), z.number()).optional(),
+  lrHalfLife: z.number().min(0).optional(),
 });
 
 export const localRuleSchema = z.strictObject({
@@ -102,6 +103,7 @@ export const localRuleSchema = z.strictObject({
   baseline: z.enum(['running', 'batch']).optional(),
   outputMemory: z.enum(['forced', 'sampled']).optional(),
   eligibilityClip: z.number().min(0).optional(),
+  hiddenSignal: z.enum(['broadcast', 'flip']).optional(),
   encodingGradient: z.enum(['exact', 'one-sided']).optional(),
   balance: z.boolean().optional(),
 });

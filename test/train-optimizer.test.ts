@@ -116,6 +116,26 @@ describe('Optimizer', () => {
     disposeAll(v, g);
   });
 
+  test('lrHalfLife halves the rate every that many steps, counted from the optimizer step (so resumes continue the decay)', () => {
+    const v = vars({ a: [0] });
+    const opt = new Optimizer(v, { kind: 'sgd', lr: 0.8, lrHalfLife: 2 });
+    const g = grads({ a: [1] });
+    const moves: number[] = [];
+    let before = 0;
+    for (let i = 0; i < 5; i++) {
+      opt.apply(g);
+      const now = values(v).a[0];
+      moves.push(before - now);
+      before = now;
+    }
+    [0.8, 0.8 / Math.SQRT2, 0.4, 0.4 / Math.SQRT2, 0.2].forEach((m, i) => expect(moves[i]).toBeCloseTo(m, 5));
+    const resumed = new Optimizer(v, { kind: 'sgd', lr: 0.8, lrHalfLife: 2 });
+    resumed.step = 4;
+    expect(resumed.learningRate(5)).toBeCloseTo(0.2, 10);
+    expect(() => new Optimizer(v, { kind: 'sgd', lr: 0.8, lrHalfLife: -1 })).toThrow(/lrHalfLife/);
+    disposeAll(v, g);
+  });
+
   test('a learning rate that is not > 0 is refused', () => {
     const v = vars({ a: [1] });
     for (const lr of [0, -1, NaN]) expect(() => new Optimizer(v, { kind: 'adam', lr })).toThrow(/learning rate/);

@@ -49,6 +49,14 @@ export interface LocalConfig {
    * Default: on for more than 2 classes.
    */
   balance?: boolean;
+  /**
+   * The hidden neurons' learning signal: `broadcast` (the paper's: one ℓ_t − b shared by every hidden
+   * neuron, default) or `flip` (per neuron: how much ℓ_t would change had this neuron's spike been the
+   * other outcome, measured by re-running the output neurons with that spike flipped; see
+   * docs/model.md §6). Both estimate the same gradient of E[ℓ_t]; `flip` has far less variance in wide
+   * layers, where one shared scalar cannot tell a thousand neurons which of them helped.
+   */
+  hiddenSignal?: 'broadcast' | 'flip';
 }
 
 /** Output targets [T, H, 1, B]: label neuron spikes with targetRate, the others with offRate. */
@@ -69,6 +77,50 @@ export function centredSignal(lt: Tensor, baseline: 'running' | 'batch', running
   const b = lt.shape[0] as number;
   if (baseline === 'batch' && b > 1) return tf.sub(lt, tf.div(tf.sub(tf.sum(lt), lt), b - 1));
   return tf.sub(lt, running);
+}
+
+/**
+ * A layer state with every tensor's batch axis (the last, by the house layout [neurons, channels,
+ * batch]) repeated `times` times: the new batch index is k·B + b.
+ */
+export function repeatBatch<S>(state: S, times: number): S {
+  const walk = (v: unknown): unknown => {
+    if (v instanceof tf.Tensor) {
+      // A broadcasting multiply, not tf.tile: wasm's Tile is a slow generic loop.
+      const lead = v.shape.slice(0, -1);
+      const b = v.shape[v.rank - 1];
+      const ones = tf.ones([times, 1], v.dtype);
+      return tf.reshape(tf.mul(tf.reshape(v, [...lead, 1, b]), ones), [...lead, times * b]);
+    }
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(state) as S;
+}
+
+/**
+ * The `flip` signal of a hidden layer feeding the output layer: for every hidden neuron h and sample b,
+ * (ℓ_t − ℓ_t with s_h flipped) · P(the outcome not taken) [H, 1, B]. Times e_h = ∂log p(s_h)/∂ψ its
+ * expectation over s_h is ∂p_h/∂ψ · (ℓ_t(s_h = 1) − ℓ_t(s_h = 0)), the exact derivative of E[ℓ_t]
+ * with the other neurons' spikes held — the paper rule's target, without the shared-signal noise.
+ * `outWeighted(logProb [O, K])` sums the output neurons' (class-balanced) log-likelihoods to ℓ [K].
+ */
+function flipSignal(
+  out: NeuronLayer, outPrep: unknown, outState: unknown, outCurrents: Tensor, targets: Tensor,
+  weight: Tensor, hiddenSpikes: Tensor, hiddenLogProb: Tensor, lt: Tensor, outWeighted: (logProb: Tensor, times: number) => Tensor,
+): Tensor {
+  // Layout of the repeated batch: index k·B + b is sample b with hidden neuron k flipped.
+  const [o, n, b] = outCurrents.shape as number[];
+  const h = hiddenSpikes.shape[0] as number;
+  const flip = tf.sub(1, tf.mul(tf.reshape(hiddenSpikes, [1, 1, h, b]), 2)); // +1: 0→1, −1: 1→0
+  const dz = tf.mul(tf.reshape(tf.transpose(weight, [1, 0, 2]), [o, n, h, 1]), flip); // [O, N, H, B]
+  const z = tf.reshape(tf.add(tf.reshape(outCurrents, [o, n, 1, b]), dz), [o, n, h * b]);
+  const y = repeatBatch(targets, h);
+  const flipped = out.stepForced(outPrep, repeatBatch(outState, h), z, y);
+  const ltFlipped = tf.reshape(outWeighted(flipped.logProb, h), [h, b]); // [O, H·B] → [H, B]
+  for (const t of out.stateTensors(flipped.state)) t.dispose();
+  const other = tf.sub(1, tf.exp(hiddenLogProb)); // P(the other outcome) [H, B]
+  return tf.reshape(tf.mul(tf.sub(tf.reshape(lt, [1, b]), ltFlipped), other), [h, 1, b]);
 }
 
 /** Σ_b s_b e[h, n, b] ⊗ x[p, n, b] → [N, H, P] (the weight update of one synapse). */
@@ -102,7 +154,17 @@ export class LocalRule implements LearningRule {
       baseline: c.baseline ?? 'running',
       eligibilityClip: c.eligibilityClip ?? 0,
       outputMemory: c.outputMemory ?? 'forced',
+      hiddenSignal: c.hiddenSignal ?? 'broadcast',
     };
+    if (!['broadcast', 'flip'].includes(this.cfg.hiddenSignal)) throw new ConfigError(`local.hiddenSignal must be broadcast or flip, got '${this.cfg.hiddenSignal}'`);
+    if (this.cfg.hiddenSignal === 'flip') {
+      const last = net.layers.length - 1;
+      for (let i = 0; i < last; i++) {
+        const into = net.synapses.filter((q) => q.from === i).map((q) => q.to);
+        if (into.length !== 1 || into[0] !== last || net.layers[i].channels !== 1)
+          throw new ConfigError(`local.hiddenSignal 'flip' needs every hidden layer to have one channel and feed only the output layer; layer ${i} feeds [${into}] with ${net.layers[i].channels} channels`);
+      }
+    }
     if (!['forced', 'sampled'].includes(this.cfg.outputMemory)) throw new ConfigError(`local.outputMemory must be forced or sampled, got '${this.cfg.outputMemory}'`);
     if (!['running', 'batch'].includes(this.cfg.baseline)) throw new ConfigError(`local.baseline must be running or batch, got '${this.cfg.baseline}'`);
     if (!['exact', 'one-sided'].includes(this.cfg.encodingGradient)) throw new ConfigError(`local.encodingGradient must be exact or one-sided, got '${this.cfg.encodingGradient}'`);
@@ -143,6 +205,7 @@ export class LocalRule implements LearningRule {
         currents.push(z);
         outputs.push(e.spikes);
       });
+      const before = states;
       states = el.map((e) => e.state);
       const lt = tf.sum(el[last].logProb, 0); // ℓ_t [B]
       logLik = tf.add(logLik, lt);
@@ -151,9 +214,11 @@ export class LocalRule implements LearningRule {
       const centred = centredSignal(lt, this.cfg.baseline, this.baseline);
       signalSum = tf.add(signalSum, tf.mean(lt));
       // Output neurons: signal 1 (or the class-balance weight of their target); hidden: ℓ_t − b.
-      const outWeight = this.cfg.balance ? this.balanceWeights(tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0])) : null;
+      const yOut = tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0]);
+      const outWeight = this.cfg.balance ? this.balanceWeights(yOut) : null;
+      const hiddenSignals = this.cfg.hiddenSignal === 'flip' ? this.flipSignals(preps[last], before[last], el, currents, outputs, yOut, outWeight) : null;
       el.forEach((e, i) => {
-        const sig = i === last ? outWeight : tf.reshape(centred, [1, 1, b]);
+        const sig = i === last ? outWeight : hiddenSignals ? hiddenSignals[i] : tf.reshape(centred, [1, 1, b]);
         const c = this.cfg.eligibilityClip;
         // ∂log p = ∂p/p is unbounded where p → 0 (e.g. log sin²(φ/2) near φ = 0): one such sample
         // can swamp a batch, so each per-sample eligibility may be clipped to [−c, c].
@@ -174,6 +239,22 @@ export class LocalRule implements LearningRule {
     const lossPerSample = tf.neg(tf.div(logLik, steps));
     const predictions = predict(tf.zeros([net.classes, b]), probSum as unknown as Tensor, steps);
     return { grads: acc, loss: tf.mean(lossPerSample), predictions, signalMean: tf.div(signalSum, steps) };
+  }
+
+  /** The `flip` signal [H, 1, B] of every hidden layer (all feed the output layer; checked in the constructor). */
+  private flipSignals(outPrep: unknown, outState: unknown, el: Eligibility<unknown>[], currents: Tensor[], outputs: Tensor[], y: Tensor, outWeight: Tensor | null): Tensor[] {
+    const last = el.length - 1;
+    const b = y.shape[2] as number;
+    // ℓ as the output neurons learn it: with class balance, each target's log-likelihood weighted.
+    const weighted = (logProb: Tensor, times: number) => {
+      const lp = tf.reshape(logProb, [-1, times, b]);
+      return tf.sum(outWeight ? tf.mul(lp, tf.reshape(outWeight, [-1, 1, b])) : lp, 0);
+    };
+    const lt = tf.reshape(weighted(el[last].logProb, 1), [b]);
+    return el.slice(0, last).map((e, i) => {
+      const syn = this.net.synapses.find((q) => q.from === i && q.to === last) as { weight: Tensor };
+      return flipSignal(this.net.output, outPrep, outState, currents[last], y, syn.weight, outputs[i], e.logProb, lt, weighted);
+    });
   }
 
   /** Per-target weights [H, 1, B]: C/2 for a spike target, C/(2(C−1)) for silence (C = classes). */

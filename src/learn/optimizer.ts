@@ -16,6 +16,11 @@ export interface OptimizerConfig {
   clipNorm?: number;
   /** Per-variable learning-rate multipliers, matched by name prefix (e.g. {"layer.0.": 2}). */
   lrScale?: Record<string, number>;
+  /**
+   * Exponential decay: the learning rate halves every `lrHalfLife` optimiser steps (0 or absent: constant).
+   * Counted in steps, which checkpoints keep, so a resumed run decays exactly as an uninterrupted one.
+   */
+  lrHalfLife?: number;
 }
 
 export class Optimizer {
@@ -25,6 +30,7 @@ export class Optimizer {
 
   constructor(readonly vars: Record<string, tf.Variable>, readonly config: OptimizerConfig) {
     if (!(config.lr > 0)) throw new ConfigError(`learning rate must be > 0, got ${config.lr}`);
+    if (config.lrHalfLife !== undefined && !(config.lrHalfLife >= 0)) throw new ConfigError(`optimizer.lrHalfLife must be ≥ 0 (steps), got ${config.lrHalfLife}`);
     if (config.kind === 'adam')
       for (const [k, x] of Object.entries(vars)) {
         this.m[k] = tf.tidy(() => tf.variable(tf.zerosLike(x), false));
@@ -54,7 +60,8 @@ export class Optimizer {
   applyOnDevice(grads: Record<string, Tensor>): tf.Scalar {
     this.step += 1;
     const t = this.step;
-    const { lr, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, clipNorm = 0 } = this.config;
+    const lr = this.learningRate(t);
+    const { beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, clipNorm = 0 } = this.config;
     return tf.tidy(() => {
       const names = Object.keys(grads).filter((k) => this.vars[k]);
       const norm = (names.length ? tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]))))) : tf.scalar(0)) as tf.Scalar;
@@ -75,6 +82,12 @@ export class Optimizer {
       }
       return norm;
     });
+  }
+
+  /** The learning rate of optimiser step t (1-based), before per-variable scales. */
+  learningRate(t: number): number {
+    const h = this.config.lrHalfLife ?? 0;
+    return h > 0 ? this.config.lr * 2 ** (-(t - 1) / h) : this.config.lr;
   }
 
   /** State tensors by name, for checkpoints. */
