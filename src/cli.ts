@@ -1,27 +1,46 @@
 #!/usr/bin/env node
 /**
- * The `sqsnn` command. Each subcommand lives in src/commands/<name>.ts and exports `run(argv)`;
- * user errors (bad flags, bad input files) print one line and exit 2, never a stack trace.
+ * The `sqsnn` command: one commander program whose commands live in src/commands/<name>.ts (each
+ * declares its options, with meaning and default, and its action). Every command has --help;
+ * docs/cli.md is generated from this program (scripts/gen-docs.js). User errors — bad flags and
+ * values (UsageError), bad input files, impossible configs (all SqsnnError) — print one line and
+ * exit 2, never a stack trace; a run stopped by Ctrl-C / SIGTERM exits 130 / 143.
  */
+import { Command } from 'commander';
 import { SqsnnError } from '../kernels/errors';
+import { Interrupted } from './cli/interrupt';
+import { runCommand } from './cli/options';
+import { benchCommand } from './commands/bench';
+import { evalCommand } from './commands/eval';
+import { experimentCommand } from './commands/experiment';
+import { exportQasmCommand } from './commands/export-qasm';
+import { infoCommand } from './commands/info';
+import { likelihoodCommand } from './commands/likelihood';
+import { neuronGradCommand } from './commands/neuron-grad';
+import { neuronTraceCommand } from './commands/neuron-trace';
+import { schemaCommand } from './commands/schema';
+import { trainCommand } from './commands/train';
+import { packageVersion } from './paths';
 import { fileSystemError } from './run-folder';
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run: (argv: string[]) => Promise<void> }> }> = {
-  'neuron-trace': { summary: 'simulate one SQS neuron from a JSON spec (--spec FILE|-)', load: () => import('./commands/neuron-trace') },
-  'neuron-grad': { summary: 'local eligibilities ∂log p/∂θ of one neuron (--spec FILE|-)', load: () => import('./commands/neuron-grad') },
-  train: { summary: 'train an SQSNN (or baseline) on a dataset', load: () => import('./commands/train') },
-  eval: { summary: 'evaluate a checkpoint: accuracy and confusion matrix', load: () => import('./commands/eval') },
-  'export-qasm': { summary: 'OpenQASM 2/3 program of a neuron or layer for a device (--spec FILE|- or --checkpoint DIR)', load: () => import('./commands/export-qasm') },
-  likelihood: { summary: 'log-likelihood of device spike records under the model (--spec FILE --shots FILE)', load: () => import('./commands/likelihood') },
-  bench: { summary: 'throughput benchmarks: bench neuron, bench local', load: () => import('./commands/bench') },
-  experiment: { summary: 'grid of models × datasets × budgets × rules × seeds: plan, run (--jobs, --cell, --shard), slurm, report', load: () => import('./commands/experiment') },
-  schema: { summary: 'JSON Schema of an input: train-config, experiment-config, neuron-spec, device-records', load: () => import('./commands/schema') },
-  info: { summary: 'backend in use, versions, and why other backends were skipped', load: () => import('./commands/info') },
-};
-
-function usage(): string {
-  const rows = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(14)} ${v.summary}`);
-  return `usage: sqsnn <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nCommon options: --backend tensorflow|wasm|cpu (or SQSNN_BACKEND), --seed N`;
+/** The whole CLI as a commander program (built fresh per parse: commander keeps values on it). */
+export function buildProgram(): Command {
+  return new Command('sqsnn')
+    .description('stochastic quantum spiking neural networks: simulate, train, benchmark, export to devices')
+    .usage('<command> [options]')
+    .version(packageVersion(), '-V, --version', 'print the sqsnn version')
+    .helpOption('-h, --help', 'show help (also: sqsnn <command> --help)')
+    .enablePositionalOptions()
+    .addCommand(trainCommand())
+    .addCommand(evalCommand())
+    .addCommand(experimentCommand())
+    .addCommand(benchCommand())
+    .addCommand(neuronTraceCommand())
+    .addCommand(neuronGradCommand())
+    .addCommand(exportQasmCommand())
+    .addCommand(likelihoodCommand())
+    .addCommand(schemaCommand())
+    .addCommand(infoCommand());
 }
 
 /** Errors whose message is the whole story for a user (as opposed to bugs, which keep their stack). */
@@ -29,26 +48,24 @@ export function isUserError(e: unknown): e is SqsnnError {
   return e instanceof SqsnnError;
 }
 
+/** Run the CLI on `argv` (without `node sqsnn`); the exit code. */
 export async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
-    process.stdout.write(usage() + '\n');
-    return cmd ? 0 : 2;
-  }
-  const entry = COMMANDS[cmd];
-  if (!entry) {
-    process.stderr.write(`sqsnn: unknown command '${cmd}'\n\n${usage()}\n`);
-    return 2;
-  }
+  const program = buildProgram();
+  // Messages name the command the user typed: `sqsnn train: …`.
+  const command = program.commands.find((c) => c.name() === argv[0]);
+  const prefix = command ? `sqsnn ${command.name()}` : 'sqsnn';
   try {
-    const mod = await entry.load();
-    await mod.run(rest);
+    await runCommand(program, argv);
     return 0;
   } catch (e) {
+    if (e instanceof Interrupted) {
+      process.stderr.write(e.message + '\n');
+      return e.exitCode;
+    }
     // A file-system fault met while writing (disk full, read-only, …) is the user's to fix, too.
     const user = isUserError(e) ? e : fileSystemError(e);
     if (user) {
-      process.stderr.write(`sqsnn ${cmd}: ${user.message}\n`);
+      process.stderr.write(`${prefix}: ${user.message}\n`);
       return 2;
     }
     throw e;

@@ -30,10 +30,11 @@ import { RuleConfig } from './learn/rule';
 import { NetworkConfig } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
 import { checkCells, checkGrid } from './experiment-check';
-import { experimentConfigSchema, validate } from './schemas';
-import { fmtTime } from './progress';
+import { experimentConfigSchema, TRAIN_DEFAULTS, validate } from './schemas';
+import { formatDuration } from './duration';
 import { hasCircuitAngles, recipeFor } from './recipes';
-import { EpochMetrics, TrainConfig, trainRun } from './train';
+import { BatchProgress, EpochMetrics, TrainConfig, trainRun } from './train';
+import { SqsnnError } from '../kernels/errors';
 
 /** A learning-rate grid searched on a validation split carved from the training set. */
 export interface TuneSpec {
@@ -204,7 +205,7 @@ export function expandGrid(cfg: ExperimentConfig): CellSpec[] {
 
 /** The network of a cell: hidden layer(s) sized so the total trainable parameters match the budget. */
 export function cellNetwork(cell: CellSpec, ds: Dataset): NetworkConfig {
-  const enc = cell.data.encoding ?? { kind: 'rate', pMax: 0.5 };
+  const enc = cell.data.encoding ?? TRAIN_DEFAULTS.encoding;
   const hiddenLayers = cell.data.hiddenLayers ?? 1;
   const neuron = cell.model.neuron;
   // Circuit angles start as the recipe says unless the model sets `init` (as in `sqsnn train`).
@@ -241,7 +242,7 @@ export function trainConfigFor(cell: CellSpec, ds: Dataset, lr: number | undefin
     batch: cell.data.batch,
     seed: cell.seed,
     rule: cell.rule,
-    encoding: cell.data.encoding ?? { kind: 'rate', pMax: 0.5 },
+    encoding: cell.data.encoding ?? TRAIN_DEFAULTS.encoding,
     ruleConfig: { ...settings, optimizer: { ...settings.optimizer, ...(lr !== undefined ? { lr } : {}) } },
     limitTrain: cell.data.limitTrain,
     limitTest: cell.data.limitTest,
@@ -288,9 +289,16 @@ export function selectLearningRate(outDir: string, cells: CellSpec[], group: str
 }
 
 export interface ExperimentOptions {
-  quiet?: boolean;
+  /** Called after each training batch of the cell being trained (e.g. to draw progress). */
+  onBatch?: (cell: CellSpec, p: BatchProgress) => void;
+  /**
+   * Stop early: the cell in training finishes its batch and writes a resumable checkpoint, no
+   * further cell starts, and runExperiment returns the results finished so far (no report).
+   */
+  signal?: AbortSignal;
   /** Replace dataset loading (tests). */
   loadData?: (d: ExperimentDataset) => Dataset;
+  /** One line per cell event (start, result, failure); default: none. */
   log?: (line: string) => void;
   /** Run only these cells (default: all); the other cells are left to other workers. */
   select?: (cell: CellSpec) => boolean;
@@ -302,9 +310,7 @@ export interface ExperimentOptions {
   waitForOthers?: boolean;
 }
 
-export class ExperimentError extends Error {
-  readonly userError = true;
-}
+export class ExperimentError extends SqsnnError {}
 
 /** Write the grid's config into its folder, or check that the folder holds this same grid. */
 export function prepareOutDir(cfg: ExperimentConfig, outDir: string): void {
@@ -313,7 +319,7 @@ export function prepareOutDir(cfg: ExperimentConfig, outDir: string): void {
   const text = JSON.stringify(cfg, null, 1);
   if (fs.existsSync(file)) {
     if (JSON.stringify(JSON.parse(fs.readFileSync(file, 'utf8'))) !== JSON.stringify(cfg))
-      throw new ExperimentError(`${outDir} holds a different experiment (${file}); use another --out, or that file as --config`);
+      throw new ExperimentError(`${outDir} holds a different experiment (${file}); use another output folder, or run that file's experiment`);
     return;
   }
   const tmp = `${file}.${process.pid}.tmp`;
@@ -338,14 +344,18 @@ export function datasetCache(loadData?: (d: ExperimentDataset) => Dataset): (d: 
   };
 }
 
-type CellOutcome = { status: 'done' | 'ran'; result: CellResult } | { status: 'busy' } | { status: 'failed'; error: string };
+type CellOutcome = { status: 'done' | 'ran'; result: CellResult } | { status: 'busy' } | { status: 'stopped' } | { status: 'failed'; error: string };
 
 interface CellContext {
   outDir: string;
   cells: CellSpec[];
   data: (d: ExperimentDataset) => Dataset;
-  quiet?: boolean;
+  onBatch?: (cell: CellSpec, p: BatchProgress) => void;
+  signal?: AbortSignal;
 }
+
+/** A cell stopped by the experiment's signal: its checkpoint stays, it has no result yet. */
+class CellStopped extends Error {}
 
 async function trainCell(cell: CellSpec, ctx: CellContext): Promise<CellResult> {
   let lr = cell.lr;
@@ -358,7 +368,12 @@ async function trainCell(cell: CellSpec, ctx: CellContext): Promise<CellResult> 
   const ds = ctx.data(cell.data);
   const tc = trainConfigFor(cell, ds, lr);
   const dir = cellDir(ctx.outDir, cell);
-  const res = await trainRun(tc, dir, { quiet: ctx.quiet, resume: hasCheckpoint(dir), data: ds });
+  const onBatch = ctx.onBatch;
+  const res = await trainRun(tc, { checkpointDir: dir, resume: hasCheckpoint(dir), data: ds, signal: ctx.signal, onBatch: onBatch && ((p) => onBatch(cell, p)) });
+  if (res.aborted) {
+    res.network.dispose();
+    throw new CellStopped();
+  }
   const ms: EpochMetrics[] = res.metrics;
   const last = ms[ms.length - 1];
   let executions: ReturnType<typeof executionsPerInference> | null = null;
@@ -414,6 +429,7 @@ async function runCell(cell: CellSpec, ctx: CellContext, onStart: () => void): P
     fs.renameSync(resultFile + '.tmp', resultFile);
     return { status: 'ran', result };
   } catch (e) {
+    if (e instanceof CellStopped) return { status: 'stopped' };
     const error = (e as Error).message ?? String(e);
     fs.writeFileSync(failedFile, JSON.stringify({ error, stack: (e as Error).stack, host: os.hostname(), pid: process.pid, at: new Date().toISOString() }, null, 1));
     return { status: 'failed', error };
@@ -433,13 +449,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts: ExperimentOptions = {}): Promise<CellResult[]> {
   const cells = expandGrid(cfg);
-  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const log = opts.log ?? (() => undefined);
   const data = datasetCache(opts.loadData);
   const selected = cells.filter(opts.select ?? (() => true));
   // Every cell this process may run is sized before the first runs or the folder is written.
   checkCells(selected, (cell) => ({ config: trainConfigFor(cell, data(cell.data), cell.lr), data: data(cell.data) }));
   prepareOutDir(cfg, outDir);
-  const ctx: CellContext = { outDir, cells, data, quiet: opts.quiet };
+  const ctx: CellContext = { outDir, cells, data, onBatch: opts.onBatch, signal: opts.signal };
   const results = new Map<number, CellResult>();
   const failed: { cell: CellSpec; error: string }[] = [];
   const t0 = Date.now();
@@ -450,10 +466,12 @@ export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts:
     while (pending.length) {
       const busy: CellSpec[] = [];
       for (const [i, cell] of pending.entries()) {
+        if (opts.signal?.aborted) return finishedSoFar(results);
         const head = `[cell ${cell.index}] ${cell.id}`;
         const left = pending.length - i;
         const start = Date.now();
-        const out = await runCell(cell, ctx, () => log(`${head}: training (elapsed ${fmtTime((Date.now() - t0) / 1000)}, about ${ran > 0 ? fmtTime((ranSeconds / ran) * left) : '?'} left here)`));
+        const out = await runCell(cell, ctx, () => log(`${head}: training (elapsed ${formatDuration((Date.now() - t0) / 1000)}, about ${ran > 0 ? formatDuration((ranSeconds / ran) * left) : '?'} left here)`));
+        if (out.status === 'stopped') return finishedSoFar(results);
         if (out.status === 'busy') {
           busy.push(cell);
           log(`${head}: held by another worker`);
@@ -473,7 +491,7 @@ export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts:
         }
       }
       pending = opts.waitForOthers === false ? [] : busy;
-      if (pending.length) await sleep(opts.pollMs ?? 2000);
+      if (pending.length && !opts.signal?.aborted) await sleep(opts.pollMs ?? 2000);
     }
   }
   if (opts.report !== false) {
@@ -482,8 +500,10 @@ export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts:
   }
   if (failed.length)
     throw new ExperimentError(`${failed.length} cell(s) failed: ${failed.map((f) => `${f.cell.index} (${f.cell.id}: ${f.error})`).join('; ')}; details in cells/<id>/failed.json`);
-  return [...results.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
+  return finishedSoFar(results);
 }
+
+const finishedSoFar = (results: Map<number, CellResult>): CellResult[] => [...results.entries()].sort((a, b) => a[0] - b[0]).map(([, r]) => r);
 
 /** Where the Slurm task of cell `index` writes its log (`experiment slurm`). */
 export const taskLogPath = (outDir: string, index: number) => path.join(outDir, 'slurm', 'logs', `cell-${index}.out`);

@@ -5,10 +5,18 @@
 import seedrandom from 'seedrandom';
 import { tf, Tensor } from '../kernels/tf';
 
+/** Where a stream stands (seedrandom's ARC4 state: plain JSON), to continue it exactly later. */
+export type RngState = object;
+
 export class Rng {
-  private readonly prng: seedrandom.PRNG;
-  constructor(readonly seed: number | string) {
-    this.prng = seedrandom(String(seed));
+  private readonly prng: seedrandom.StatefulPRNG<seedrandom.State.Arc4>;
+  /** `state` (from `state()`) continues a stream where it stood instead of starting it at `seed`. */
+  constructor(readonly seed: number | string, state?: RngState) {
+    this.prng = seedrandom(String(seed), { state: (state as seedrandom.State.Arc4 | undefined) ?? true });
+  }
+  /** The stream's position: `new Rng(seed, rng.state())` draws what `rng` would draw next. */
+  state(): RngState {
+    return this.prng.state();
   }
   /** Uniform in [0, 1). */
   next(): number {

@@ -9,6 +9,37 @@ import { z } from 'zod';
 import { SqsnnError } from '../kernels/errors';
 import { hasCircuitAngles } from './recipes';
 
+/**
+ * Defaults of the train config, declared once: the schema fills them into a config file,
+ * `sqsnn train` uses them for absent flags, and help and docs/config.md show them. Hyper-parameters
+ * that depend on the neuron and the rule (lr, batch, optimizer, …) come from src/recipes.ts.
+ */
+export const TRAIN_DEFAULTS = {
+  dataset: 'mnist',
+  hidden: [64],
+  steps: 5,
+  epochs: 1,
+  seed: 0,
+  rule: 'bptt',
+  encoding: { kind: 'rate', pMax: 0.5 } as { kind: 'rate'; pMax: number },
+  evalBatch: 256,
+} as const;
+
+/** Defaults of the local rule's options (src/learn/local.ts reads them from here). */
+export const LOCAL_RULE_DEFAULTS = {
+  shots: 0,
+  spsa: 0,
+  spsaEpsilon: 0.05,
+  targetRate: 1,
+  offRate: 0,
+  baselineMomentum: 0.9,
+  baseline: 'running',
+  outputMemory: 'forced',
+  eligibilityClip: 0,
+  encodingGradient: 'exact',
+  hiddenSignal: 'broadcast',
+} as const;
+
 const int = (min: number) => z.number().int().min(min);
 const positive = z.number().positive();
 
@@ -19,25 +50,25 @@ export const ansatzSchema = z.union([
   z.array(gateOp),
   z.array(z.array(gateOp)),
   z.strictObject({ type: z.literal('hardware-efficient'), layers: z.number(), entangler: z.enum(['memory-to-io', 'ring']).optional() }),
-]);
+]).describe('circuit of one step: "paper" (the paper\'s 2-qubit neuron), "paper-compat", a gate list (or a list of gate layers), or {"type": "hardware-efficient", "layers": L}');
 
 export const noiseSchema = z.strictObject({
-  t1: z.number().optional(),
-  t2: z.number().optional(),
-  gateTime: z.number().optional(),
-  depolarizing: z.number().optional(),
-});
+  t1: z.number().optional().describe('amplitude-damping time T1 (same unit as gateTime)'),
+  t2: z.number().optional().describe('dephasing time T2'),
+  gateTime: z.number().optional().describe('duration of one gate'),
+  depolarizing: z.number().optional().describe('depolarizing probability per gate'),
+}).describe('device noise (density-matrix simulation)');
 
 /** `neuron-trace`, `neuron-grad`, `export-qasm`, `likelihood` --spec (values checked in spec.ts). */
 export const neuronSpecSchema = z.strictObject({
-  ioQubits: z.number(),
-  memoryQubits: z.number(),
-  ansatz: z.unknown().optional(),
-  params: z.unknown().optional(),
-  currents: z.unknown(),
-  outcomes: z.unknown().optional(),
+  ioQubits: z.number().describe('IO qubits N (spikes out, currents in)'),
+  memoryQubits: z.number().describe('memory qubits N_M carried between steps'),
+  ansatz: z.unknown().optional().describe('the circuit (see ansatz in the train config); default "paper"'),
+  params: z.unknown().optional().describe('circuit angles by name, e.g. {"ent": 2.3, "in": 0.9, "mem": 1.7}'),
+  currents: z.unknown().describe('input currents [T][N]: one row per step, one value per IO qubit'),
+  outcomes: z.unknown().optional().describe('forced spike history [T][N] of 0/1 (neuron-grad; not for export-qasm or likelihood)'),
   noise: noiseSchema.optional(),
-  seed: z.number().optional(),
+  seed: z.number().optional().describe('seed of sampled outcomes; default 0'),
 });
 
 /** An SQS layer; other kinds (lif, qlif, prob, …) check their own options when built. */
@@ -45,19 +76,22 @@ const sqsLayer = z.strictObject({
   // sqs or sqs-compat (same options)
   neuron: z.literal('sqs'),
   size: int(1),
-  ioQubits: int(1).optional(),
-  memoryQubits: int(0).optional(),
+  ioQubits: int(1).optional().describe('IO qubits per neuron; default 1'),
+  memoryQubits: int(0).optional().describe('memory qubits per neuron; default 1'),
   ansatz: ansatzSchema.optional(),
-  path: z.enum(['dense', 'gates']).optional(),
+  path: z.enum(['dense', 'gates']).optional().describe('simulate with the dense step unitary or gate by gate; default: chosen by size'),
   /** θ initialisation (src/neurons/init.ts). */
   init: z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('normal'), mean: z.number().optional(), std: z.number().min(0).optional() }),
     z.strictObject({ kind: z.literal('uniform'), low: z.number().optional(), high: z.number().optional() }),
     z.strictObject({ kind: z.literal('authors-local'), jitter: z.number().min(0).optional(), mirror: z.boolean().optional() }),
-  ]).optional(),
-  memory: z.enum(['quantum', 'reset', 'measured']).optional(),
+  ]).optional().describe('initial circuit angles θ; default: the recipe\'s (src/recipes.ts)'),
+  memory: z.enum(['quantum', 'reset', 'measured']).optional().describe('what the memory qubits carry between steps: the quantum state (default), nothing (reset), or the measured outcome'),
 });
-export const layerSchema = z.looseObject({ neuron: z.string(), size: int(1) }).superRefine((layer, ctx) => {
+export const layerSchema = z.looseObject({
+  neuron: z.string().describe('neuron kind: sqs, sqs-compat, qlif, lif, prob, …'),
+  size: int(1).describe('neurons in the layer'),
+}).describe('one layer; SQS layers also take ioQubits, memoryQubits, ansatz, path, init, memory; other kinds their own options').superRefine((layer, ctx) => {
   if (!hasCircuitAngles(layer.neuron)) return;
   const r = sqsLayer.safeParse({ ...layer, neuron: 'sqs' });
   if (!r.success) for (const issue of r.error.issues) ctx.addIssue(asCustom(issue));
@@ -70,66 +104,71 @@ function asCustom(issue: z.core.$ZodIssue): z.core.$ZodRawIssue {
 }
 
 export const networkSchema = z.strictObject({
-  inputs: int(1),
-  layers: z.array(layerSchema).min(1),
-  skip: z.array(z.tuple([z.number().int(), z.number().int()])).optional(),
-  bias: z.boolean().optional(),
-  weightScale: positive.optional(),
-});
+  inputs: int(1).describe('input features (pixels; twice that for event encoding)'),
+  layers: z.array(layerSchema).min(1).describe('hidden layers then the output layer'),
+  skip: z.array(z.tuple([z.number().int(), z.number().int()])).optional().describe('extra synapses [from, to] between layers (−1 = the input)'),
+  bias: z.boolean().optional().describe('synapses have a bias'),
+  weightScale: positive.optional().describe('scale of the initial synaptic weights'),
+}).describe('the whole network (instead of hidden)');
 
 export const encodingSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('rate'), pMax: z.number().min(0).max(1).optional() }),
+  z.strictObject({ kind: z.literal('rate'), pMax: z.number().min(0).max(1).default(TRAIN_DEFAULTS.encoding.pMax).describe('spike probability of a white pixel per step') }),
   z.strictObject({ kind: z.literal('events') }),
-]);
+]).describe('images → spike trains: "rate" (Bernoulli per pixel and step) or "events" (ON/OFF events of simulated saccades)');
 
 const optimizerSchema = z.strictObject({
-  kind: z.enum(['adam', 'sgd']).optional(),
-  lr: positive.optional(),
-  beta1: z.number().optional(),
-  beta2: z.number().optional(),
-  epsilon: z.number().optional(),
-  clipNorm: z.number().min(0).optional(),
-  lrScale: z.record(z.string(), z.number()).optional(),
-  lrHalfLife: z.number().min(0).optional(),
+  kind: z.enum(['adam', 'sgd']).optional().describe("optimizer; default: the recipe's (src/recipes.ts)"),
+  lr: positive.optional().describe("learning rate; default: the recipe's"),
+  beta1: z.number().optional().describe('Adam β1; default 0.9'),
+  beta2: z.number().optional().describe('Adam β2; default 0.999'),
+  epsilon: z.number().optional().describe('Adam ε; default 1e-8'),
+  clipNorm: z.number().min(0).optional().describe("global gradient-norm clip (0 = off); default: the recipe's"),
+  lrScale: z.record(z.string(), z.number()).optional().describe('learning-rate factor per variable-name prefix'),
+  lrHalfLife: z.number().min(0).optional().describe('the learning rate halves every this many optimiser steps (0 = constant); default 0'),
 });
 
+const d = LOCAL_RULE_DEFAULTS;
 export const localRuleSchema = z.strictObject({
-  shots: int(0).optional(),
-  spsa: int(0).optional(),
-  spsaEpsilon: z.number().min(0).optional(),
-  targetRate: z.number().min(0).max(1).optional(),
-  offRate: z.number().min(0).max(1).optional(),
-  baselineMomentum: z.number().optional(),
-  baseline: z.enum(['running', 'batch']).optional(),
-  outputMemory: z.enum(['forced', 'sampled']).optional(),
-  eligibilityClip: z.number().min(0).optional(),
-  hiddenSignal: z.enum(['broadcast', 'flip']).optional(),
-  encodingGradient: z.enum(['exact', 'one-sided']).optional(),
-  balance: z.boolean().optional(),
-});
+  shots: int(0).optional().describe(`shots per estimated probability (0 = exact); default ${d.shots}`),
+  spsa: int(0).optional().describe(`SPSA perturbations for the synaptic weights (0 = off); default ${d.spsa}`),
+  spsaEpsilon: z.number().min(0).optional().describe(`SPSA perturbation size; default ${d.spsaEpsilon}`),
+  targetRate: z.number().min(0).max(1).optional().describe(`probability that the label's output neuron is told to spike at a step; default ${d.targetRate}`),
+  offRate: z.number().min(0).max(1).optional().describe(`the same for the other output neurons; default ${d.offRate}`),
+  baselineMomentum: z.number().optional().describe(`running-mean momentum of the baseline; default ${d.baselineMomentum}`),
+  baseline: z.enum(['running', 'batch']).optional().describe(`hidden neurons' baseline: running mean over batches, or leave-one-out batch mean; default ${d.baseline}`),
+  outputMemory: z.enum(['forced', 'sampled']).optional().describe(`what the output neurons' memory follows: the targets or their own shots; default ${d.outputMemory}`),
+  eligibilityClip: z.number().min(0).optional().describe(`clip each eligibility element to [−c, c] (0 = off); default ${d.eligibilityClip}`),
+  hiddenSignal: z.enum(['broadcast', 'flip']).optional().describe(`hidden neurons' learning signal: the broadcast ℓ_t − b, or per neuron by re-running the outputs with its spike flipped; default ${d.hiddenSignal}`),
+  encodingGradient: z.enum(['exact', 'one-sided']).optional().describe(`current derivative where the encoding is off; default ${d.encodingGradient}`),
+  balance: z.boolean().optional().describe('weigh spike and silence targets equally; default: on with more than 2 classes'),
+}).describe('options of the local rule (src/learn/local.ts)');
 
 const ruleConfigSchema = z.strictObject({
   optimizer: optimizerSchema.optional(),
-  bptt: z.strictObject({ surrogate: z.enum(['straight-through', 'pq']).optional(), logitScale: z.number().optional() }).optional(),
+  bptt: z.strictObject({
+    surrogate: z.enum(['straight-through', 'pq']).optional().describe("surrogate gradient of a sampled spike; default: the recipe's"),
+    logitScale: z.number().optional().describe("scale of the output logits; default: the recipe's"),
+  }).optional().describe('options of surrogate-gradient BPTT'),
   local: localRuleSchema.optional(),
-});
+}).describe('options of the learning rule and its optimizer');
 
 /** `sqsnn train --config FILE`: any TrainConfig field (flags override), plus `hidden` sizes. */
+const t = TRAIN_DEFAULTS;
 export const trainConfigSchema = z.strictObject({
-  dataset: z.string().optional(),
+  dataset: z.string().default(t.dataset).describe('dataset name (mnist, fashion-mnist, mnist-1v7-16, …) or idx:DIR'),
   network: networkSchema.optional(),
-  hidden: z.array(int(1)).optional(),
-  steps: int(1).optional(),
-  epochs: int(1).optional(),
-  batch: int(1).optional(),
-  seed: z.number().int().optional(),
-  rule: z.string().optional(),
-  encoding: encodingSchema.optional(),
+  hidden: z.array(int(1)).default([...t.hidden]).describe('hidden layer sizes, when no network is given'),
+  steps: int(1).default(t.steps).describe('time steps T per sample'),
+  epochs: int(1).default(t.epochs).describe('passes over the training set'),
+  batch: int(1).optional().describe("samples per update; default: the recipe's (src/recipes.ts)"),
+  seed: z.number().int().default(t.seed).describe('seed of every random draw of the run'),
+  rule: z.string().default(t.rule).describe('learning rule: bptt or local'),
+  encoding: encodingSchema.default({ ...t.encoding }),
   ruleConfig: ruleConfigSchema.optional(),
-  limitTrain: int(1).optional(),
-  limitTest: int(1).optional(),
-  evalBatch: int(1).optional(),
-  validation: z.number().gt(0).lt(1).optional(),
+  limitTrain: int(1).optional().describe('use the first N training samples; default: all'),
+  limitTest: int(1).optional().describe('use the first N test samples; default: all'),
+  evalBatch: int(1).optional().describe(`samples per evaluation batch; default ${t.evalBatch}`),
+  validation: z.number().gt(0).lt(1).optional().describe('hold out this fraction of the training set and report its accuracy per epoch'),
 });
 
 /** A learning-rate grid searched on a validation split (src/experiment.ts, TuneSpec). */

@@ -558,7 +558,7 @@ describe('networks of baseline neurons', () => {
         encoding: { kind: 'rate', pMax: 0.5 },
         ruleConfig: { optimizer: { kind: 'adam', lr: 0.05 }, bptt: { surrogate: 'straight-through' } },
       };
-      const res = await trainRun(cfg, path.join(out, 'run'), { quiet: true, data });
+      const res = await trainRun(cfg, { checkpointDir: path.join(out, 'run'), data });
       const last = res.metrics[res.metrics.length - 1];
       expect(last.parameters).toBe(countParameters(cfg.network));
       // Chance is 0.5; 0.7 on 64 test samples is > 3 binomial sd above it (all of seeds 1..8 pass).
@@ -583,7 +583,7 @@ describe('networks of baseline neurons', () => {
         encoding: { kind: 'rate', pMax: 0.5 },
         ruleConfig: { optimizer: { kind: 'adam', lr: 0.05 }, bptt: { surrogate: 'straight-through' }, local: {} },
       };
-      const res = await trainRun(cfg, path.join(out, 'run'), { quiet: true, data });
+      const res = await trainRun(cfg, { checkpointDir: path.join(out, 'run'), data });
       // Seeds 1..6 reach 0.89–1.00 after 3 epochs.
       expect(res.metrics[res.metrics.length - 1].testAccuracy).toBeGreaterThan(0.7);
       res.network.dispose();

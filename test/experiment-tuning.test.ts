@@ -79,7 +79,7 @@ test('selection uses mean validation accuracy over seeds, not test accuracy', ()
 test('a tuned grid: final cells wait for tuning, train at the selected lr on all training data, and the report names the grid', async () => {
   const out = tmp();
   const logs: string[] = [];
-  const opts = { quiet: true, loadData: tinyDataset, log: (s: string) => logs.push(s), report: false };
+  const opts = { loadData: tinyDataset, log: (s: string) => logs.push(s), report: false };
   // Final cells alone cannot run before their group's tuning: they fail, naming the tuning cells.
   await expect(runExperiment(config, out, { ...opts, select: (c) => c.phase === 'final' && c.model.name === 'SQS' })).rejects.toThrow(/tuning of tiny__SQS__bptt__p1500 is unfinished: cell\(s\) 0, 1, 2, 3/);
   expect(fs.existsSync(path.join(out, 'cells', 'tiny__SQS__bptt__p1500__s1', 'failed.json'))).toBe(true);
@@ -124,7 +124,7 @@ test('a failing cell is recorded and listed in the report while the others finis
     if (d.dataset === 'broken') throw new Error('disk on fire');
     return tinyDataset();
   };
-  await expect(runExperiment(broken, out, { quiet: true, loadData, log: () => {} })).rejects.toThrow(/2 cell\(s\) failed: 2 \(broken__LIF__bptt__p1500__s1: disk on fire\)/);
+  await expect(runExperiment(broken, out, { loadData, log: () => {} })).rejects.toThrow(/2 cell\(s\) failed: 2 \(broken__LIF__bptt__p1500__s1: disk on fire\)/);
   const md = fs.readFileSync(path.join(out, 'results.md'), 'utf8');
   expect(md).toContain('2 of 4 finished, 2 failed, 0 missing');
   expect(md).toContain('- cell 3 `broken__LIF__bptt__p1500__s2`: disk on fire');

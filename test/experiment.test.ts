@@ -33,7 +33,7 @@ test('cells are sized to the budget within 1 %', () => {
 test('a small grid runs end to end, writes results and plots, and is skipped on rerun', async () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sqsnn-exp-'));
   const lines: string[] = [];
-  const opts = { quiet: true, loadData: tinyDataset, log: (s: string) => lines.push(s) };
+  const opts = { loadData: tinyDataset, log: (s: string) => lines.push(s) };
   const results = await runExperiment(config, out, opts);
   expect(results).toHaveLength(expandGrid(config).length);
   expect(results).toHaveLength(12);

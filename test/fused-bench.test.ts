@@ -4,7 +4,7 @@
  */
 import { largestRegister, runMemoryScan, runNeuronBench } from '../bench/neuron';
 import { shutdownFusedThreads } from '../kernels/fused';
-import { UsageError } from '../src/args';
+import { UsageError } from '../src/cli/options';
 import { run } from '../src/commands/bench';
 import { tf } from './helpers';
 

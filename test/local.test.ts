@@ -149,7 +149,7 @@ describe('local training', () => {
     const engine = tf.engine() as unknown as { gradients: (...a: unknown[]) => unknown };
     const spy = jest.spyOn(engine, 'gradients');
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sqsnn-local-'));
-    const res = await trainRun(config(dir), dir, { quiet: true, data: data() });
+    const res = await trainRun(config(dir), { checkpointDir: dir, data: data() });
     expect(spy).not.toHaveBeenCalled();
     expect(res.metrics[res.metrics.length - 1].testAccuracy).toBeGreaterThan(0.8);
     res.network.dispose();
@@ -191,8 +191,7 @@ test('with class balancing, a single layer learns 10 classes by the local rule a
       encoding: { kind: 'rate', pMax: 0.5 },
       ruleConfig: { optimizer: { kind: 'adam', lr: 0.003 }, bptt: { surrogate: 'straight-through' }, local: { balance: true } },
     },
-    dir,
-    { quiet: true, data: ds },
+    { checkpointDir: dir, data: ds },
   );
   expect(res.metrics[res.metrics.length - 1].testAccuracy).toBeGreaterThan(0.2); // chance: 0.1
   res.network.dispose();

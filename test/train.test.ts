@@ -154,7 +154,7 @@ describe('trainRun: learning', () => {
   test('a single SQS layer learns the separable band task far above chance (2 classes)', async () => {
     const ds = bandDataset({ nTrain: 64, nTest: 64 });
     const dir = outDir();
-    const r = await trainRun(tinyConfig({ hidden: [], epochs: 4 }), dir, { quiet: true, data: ds });
+    const r = await trainRun(tinyConfig({ hidden: [], epochs: 4 }), { checkpointDir: dir, data: ds });
     const last = r.metrics[r.metrics.length - 1];
     expect(last.testAccuracy).toBeGreaterThanOrEqual(0.9);
     expect(last.trainLoss).toBeLessThan(r.metrics[0].trainLoss);
@@ -165,7 +165,7 @@ describe('trainRun: learning', () => {
     // At this fixed seed the run reaches 0.89 (both wasm and cpu); two-layer runs on so tiny a task
     // are seed-sensitive (some seeds stay near chance for 4 epochs), so the seed is part of the test.
     const ds = bandDataset({ nTrain: 64, nTest: 64 });
-    const r = await trainRun(tinyConfig({ hidden: [8], epochs: 4, steps: 4 }), outDir(), { quiet: true, data: ds });
+    const r = await trainRun(tinyConfig({ hidden: [8], epochs: 4, steps: 4 }), { checkpointDir: outDir(), data: ds });
     expect(r.metrics[r.metrics.length - 1].testAccuracy).toBeGreaterThanOrEqual(0.75);
     r.network.dispose();
   });
@@ -173,7 +173,7 @@ describe('trainRun: learning', () => {
   test('four classes: well above the 25 % chance level', async () => {
     const ds = bandDataset({ nTrain: 64, nTest: 64, classes: 4 });
     const ruleConfig = { optimizer: { kind: 'adam' as const, lr: 0.1 }, bptt: { surrogate: 'straight-through' as const } };
-    const r = await trainRun(tinyConfig({ hidden: [], classes: 4, epochs: 4, steps: 4, ruleConfig }), outDir(), { quiet: true, data: ds });
+    const r = await trainRun(tinyConfig({ hidden: [], classes: 4, epochs: 4, steps: 4, ruleConfig }), { checkpointDir: outDir(), data: ds });
     expect(r.metrics[r.metrics.length - 1].testAccuracy).toBeGreaterThanOrEqual(0.6);
     r.network.dispose();
   });
@@ -184,7 +184,7 @@ describe('trainRun: outputs, determinism, resume', () => {
     const dir = outDir();
     const cfg = tinyConfig({ epochs: 2 });
     const seen: number[] = [];
-    const r = await trainRun(cfg, dir, { quiet: true, data: DS, onEpoch: (m) => seen.push(m.epoch) });
+    const r = await trainRun(cfg, { checkpointDir: dir, data: DS, onEpoch: (m) => seen.push(m.epoch) });
     expect(seen).toEqual([1, 2]);
     expect(r.metrics.map((m) => m.epoch)).toEqual([1, 2]);
     expect(metricsFile(dir)).toEqual(JSON.parse(JSON.stringify(r.metrics)));
@@ -217,9 +217,9 @@ describe('trainRun: outputs, determinism, resume', () => {
 
   test('the same seed gives the same run, bitwise; another seed a different one', async () => {
     const cfg = tinyConfig({ epochs: 2 });
-    const a = await trainRun(cfg, outDir(), { quiet: true, data: DS });
-    const b = await trainRun(cfg, outDir(), { quiet: true, data: DS });
-    const c = await trainRun({ ...cfg, seed: cfg.seed + 1 }, outDir(), { quiet: true, data: DS });
+    const a = await trainRun(cfg, { checkpointDir: outDir(), data: DS });
+    const b = await trainRun(cfg, { checkpointDir: outDir(), data: DS });
+    const c = await trainRun({ ...cfg, seed: cfg.seed + 1 }, { checkpointDir: outDir(), data: DS });
     expect(maxDiffNamed(copyVars(a.network.namedVariables()), copyVars(b.network.namedVariables()))).toBe(0);
     expect(stable(b.metrics)).toEqual(stable(a.metrics));
     expect(maxDiffNamed(copyVars(a.network.namedVariables()), copyVars(c.network.namedVariables()))).toBeGreaterThan(0);
@@ -229,16 +229,16 @@ describe('trainRun: outputs, determinism, resume', () => {
   test('stopAfter 1 then resume gives exactly the uninterrupted 2-epoch run (weights, Adam state, metrics)', async () => {
     const cfg = tinyConfig({ epochs: 2, hidden: [4] });
     const full = outDir();
-    const a = await trainRun(cfg, full, { quiet: true, data: DS });
+    const a = await trainRun(cfg, { checkpointDir: full, data: DS });
 
     const split = outDir();
-    const first = await trainRun(cfg, split, { quiet: true, data: DS, stopAfter: 1 });
+    const first = await trainRun(cfg, { checkpointDir: split, data: DS, stopAfter: 1 });
     expect(first.metrics.map((m) => m.epoch)).toEqual([1]);
     expect((loadCheckpoint(split).meta.state as { epoch: number }).epoch).toBe(1);
     expect(stable(first.metrics)).toEqual(stable(a.metrics.slice(0, 1)));
     first.network.dispose();
 
-    const second = await trainRun(cfg, split, { quiet: true, data: DS, resume: true });
+    const second = await trainRun(cfg, { checkpointDir: split, data: DS, resume: true });
     expect(second.metrics.map((m) => m.epoch)).toEqual([1, 2]);
     expect(stable(second.metrics)).toEqual(stable(a.metrics));
     expect(stable(metricsFile(split))).toEqual(stable(metricsFile(full)));
@@ -254,10 +254,10 @@ describe('trainRun: outputs, determinism, resume', () => {
 
   test('resuming a finished 1-epoch run with epochs = 2 continues it exactly like a 2-epoch run', async () => {
     const full = outDir();
-    const a = await trainRun(tinyConfig({ epochs: 2 }), full, { quiet: true, data: DS });
+    const a = await trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: full, data: DS });
     const dir = outDir();
-    (await trainRun(tinyConfig({ epochs: 1 }), dir, { quiet: true, data: DS })).network.dispose();
-    const b = await trainRun(tinyConfig({ epochs: 2 }), dir, { quiet: true, data: DS, resume: true });
+    (await trainRun(tinyConfig({ epochs: 1 }), { checkpointDir: dir, data: DS })).network.dispose();
+    const b = await trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: dir, data: DS, resume: true });
     expect(stable(b.metrics)).toEqual(stable(a.metrics));
     expect(maxDiffNamed(checkpointTensors(dir), checkpointTensors(full))).toBe(0);
     a.network.dispose();
@@ -266,9 +266,9 @@ describe('trainRun: outputs, determinism, resume', () => {
 
   test('resuming a finished run runs no epoch and leaves the checkpoint untouched', async () => {
     const dir = outDir();
-    (await trainRun(tinyConfig({ epochs: 1 }), dir, { quiet: true, data: DS })).network.dispose();
+    (await trainRun(tinyConfig({ epochs: 1 }), { checkpointDir: dir, data: DS })).network.dispose();
     const before = snapshot(dir);
-    const r = await trainRun(tinyConfig({ epochs: 1 }), dir, { quiet: true, data: DS, resume: true });
+    const r = await trainRun(tinyConfig({ epochs: 1 }), { checkpointDir: dir, data: DS, resume: true });
     expect(r.metrics.map((m) => m.epoch)).toEqual([1]);
     expect(snapshot(dir)).toEqual(before);
     r.network.dispose();
@@ -276,7 +276,7 @@ describe('trainRun: outputs, determinism, resume', () => {
 
   test('the tfjs tensor count is the same at the end of every epoch', async () => {
     const counts: number[] = [];
-    const r = await trainRun(tinyConfig({ epochs: 4 }), outDir(), { quiet: true, data: DS, onEpoch: () => counts.push(tf.memory().numTensors) });
+    const r = await trainRun(tinyConfig({ epochs: 4 }), { checkpointDir: outDir(), data: DS, onEpoch: () => counts.push(tf.memory().numTensors) });
     expect(counts).toHaveLength(4);
     expect(new Set(counts).size).toBe(1);
     r.network.dispose();
@@ -302,19 +302,19 @@ describe('trainRun: outputs, determinism, resume', () => {
 describe('trainRun: refused and failed runs never touch an existing checkpoint', () => {
   async function finishedRun(epochs = 1): Promise<{ dir: string; before: Record<string, string> }> {
     const dir = outDir();
-    (await trainRun(tinyConfig({ epochs }), dir, { quiet: true, data: DS })).network.dispose();
+    (await trainRun(tinyConfig({ epochs }), { checkpointDir: dir, data: DS })).network.dispose();
     return { dir, before: snapshot(dir) };
   }
 
-  test('an existing checkpoint without resume: refused, naming the directory and --resume; nothing changes', async () => {
+  test('an existing checkpoint without resume: refused, naming the directory and the resume option (not a CLI flag); nothing changes', async () => {
     const { dir, before } = await finishedRun();
-    await expectRejects(trainRun(tinyConfig({ epochs: 3 }), dir, { quiet: true, data: DS }), CheckpointError, dir, '--resume');
+    await expectRejects(trainRun(tinyConfig({ epochs: 3 }), { checkpointDir: dir, data: DS }), CheckpointError, dir, 'resume');
     expect(snapshot(dir)).toEqual(before);
   });
 
   test('resume without a checkpoint: refused, and the directory is not created', async () => {
     const dir = outDir();
-    await expectRejects(trainRun(tinyConfig(), dir, { quiet: true, data: DS, resume: true }), CheckpointError, dir, /no checkpoint/);
+    await expectRejects(trainRun(tinyConfig(), { checkpointDir: dir, data: DS, resume: true }), CheckpointError, dir, /no checkpoint/);
     expect(fs.existsSync(dir)).toBe(false);
   });
 
@@ -325,7 +325,7 @@ describe('trainRun: refused and failed runs never touch an existing checkpoint',
     buf[buf.length - 3] ^= 0xff;
     fs.writeFileSync(w, buf);
     const before = snapshot(dir);
-    await expectRejects(trainRun(tinyConfig({ epochs: 2 }), dir, { quiet: true, data: DS, resume: true }), CheckpointError, w, /corrupt/);
+    await expectRejects(trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: dir, data: DS, resume: true }), CheckpointError, w, /corrupt/);
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -336,20 +336,20 @@ describe('trainRun: refused and failed runs never touch an existing checkpoint',
     meta.state.config.network.layers[0].size = 5; // hidden 4 → 5: the weights no longer fit
     fs.writeFileSync(f, JSON.stringify(meta));
     const before = snapshot(dir);
-    await expectRejects(trainRun(tinyConfig({ epochs: 2 }), dir, { quiet: true, data: DS, resume: true }), CheckpointError, "'synapse.-1.0.weight'", '[1,4,16]', '[1,5,16]');
+    await expectRejects(trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: dir, data: DS, resume: true }), CheckpointError, "'synapse.-1.0.weight'", '[1,4,16]', '[1,5,16]');
     expect(snapshot(dir)).toEqual(before);
   });
 
   test('resume against data that no longer fits the saved network: ConfigError; nothing changes', async () => {
     const { dir, before } = await finishedRun();
     const wrong: Dataset = bandDataset({ nTrain: 8, nTest: 8, h: 5, w: 5 });
-    await expectRejects(trainRun(tinyConfig({ epochs: 2 }), dir, { quiet: true, data: wrong, resume: true }), ConfigError, /16 inputs/, /25/);
+    await expectRejects(trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: dir, data: wrong, resume: true }), ConfigError, /16 inputs/, /25/);
     expect(snapshot(dir)).toEqual(before);
   });
 
   test('a failure while saving epoch 2 leaves the epoch-1 checkpoint; resuming then gives the uninterrupted result', async () => {
     const full = outDir();
-    (await trainRun(tinyConfig({ epochs: 2 }), full, { quiet: true, data: DS })).network.dispose();
+    (await trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: full, data: DS })).network.dispose();
 
     const { dir } = await finishedRun(1);
     const e1 = checkpointTensors(dir);
@@ -357,13 +357,13 @@ describe('trainRun: refused and failed runs never touch an existing checkpoint',
       if (path.basename(String(to)) === CHECKPOINT_FILE) throw new Error('EIO: simulated failure');
       return realRename(from, to);
     });
-    await expectRejects(trainRun(tinyConfig({ epochs: 2 }), dir, { quiet: true, data: DS, resume: true }), Error, /simulated/);
+    await expectRejects(trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: dir, data: DS, resume: true }), Error, /simulated/);
     jest.restoreAllMocks();
     expect((loadCheckpoint(dir).meta.state as { epoch: number }).epoch).toBe(1);
     expect(maxDiffNamed(checkpointTensors(dir), e1)).toBe(0);
     expect(metricsFile(dir).map((m) => m.epoch)).toEqual([1]);
 
-    const r = await trainRun(tinyConfig({ epochs: 2 }), dir, { quiet: true, data: DS, resume: true });
+    const r = await trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: dir, data: DS, resume: true });
     expect(maxDiffNamed(checkpointTensors(dir), checkpointTensors(full))).toBe(0);
     expect(stable(metricsFile(dir))).toEqual(stable(metricsFile(full)));
     r.network.dispose();
@@ -378,7 +378,7 @@ describe('trainRun: refused and failed runs never touch an existing checkpoint',
     ['a hidden layer of size 0', { network: { inputs: 16, layers: [{ neuron: 'sqs', size: 0 }, { neuron: 'sqs', size: 2 }] } }, /layer 0: size must be an integer ≥ 1, got 0/],
   ])('impossible config (%s): ConfigError, and the output directory is not created', async (_l, over, msg) => {
     const dir = outDir();
-    await expectRejects(trainRun(tinyConfig(over as Partial<TrainConfig>), dir, { quiet: true, data: DS }), ConfigError, msg);
+    await expectRejects(trainRun(tinyConfig(over as Partial<TrainConfig>), { checkpointDir: dir, data: DS }), ConfigError, msg);
     expect(fs.existsSync(dir)).toBe(false);
   });
 });
@@ -391,7 +391,7 @@ describe('trainRun: refused and failed runs never touch an existing checkpoint',
 describe('regression (was a bug): a training run leaks tensors', () => {
   test('trainRun then network.dispose() returns the tfjs tensor count to where it was', async () => {
     const n0 = tf.memory().numTensors;
-    const r = await trainRun(tinyConfig({ epochs: 1 }), outDir(), { quiet: true, data: DS });
+    const r = await trainRun(tinyConfig({ epochs: 1 }), { checkpointDir: outDir(), data: DS });
     r.network.dispose();
     expect(tf.memory().numTensors).toBe(n0);
   });
@@ -406,11 +406,11 @@ describe('regression (was a bug): a training run leaks tensors', () => {
 describe('regression (was a bug): a partial metrics.jsonl line blocks resume', () => {
   test('resume after a crash mid-append continues like an uninterrupted run', async () => {
     const full = outDir();
-    (await trainRun(tinyConfig({ epochs: 2 }), full, { quiet: true, data: DS })).network.dispose();
+    (await trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: full, data: DS })).network.dispose();
     const dir = outDir();
-    (await trainRun(tinyConfig({ epochs: 1 }), dir, { quiet: true, data: DS })).network.dispose();
+    (await trainRun(tinyConfig({ epochs: 1 }), { checkpointDir: dir, data: DS })).network.dispose();
     fs.appendFileSync(path.join(dir, 'metrics.jsonl'), '{"epoch": 2, "trainLo');
-    const r = await trainRun(tinyConfig({ epochs: 2 }), dir, { quiet: true, data: DS, resume: true });
+    const r = await trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: dir, data: DS, resume: true });
     expect(stable(metricsFile(dir))).toEqual(stable(metricsFile(full)));
     r.network.dispose();
   });

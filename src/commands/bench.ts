@@ -6,67 +6,78 @@
  *                       --uniforms seed|tensor --no-baseline] [--json]
  *   sqsnn bench neuron --scan [--max-memory-qubits 10 --max-seconds 5 --no-largest] [--json]
  */
-import { bool, checkKnown, num, parseArgs, Parsed, str, UsageError } from '../args';
+import { Command, Option } from 'commander';
+import { backendOption, choiceOption, jsonOption, numberOption, runCommand, UsageError } from '../cli/options';
 import { initBackend } from '../backend';
 import { runLocalBench } from '../../bench/local';
 import { StepCounts } from '../../bench/step-counts';
 import { TrainBenchResult, runTrainBench } from '../../bench/train';
 import { BenchInputs, BenchMode, LargestRegister, NeuronBenchResult, runMemoryScan, runNeuronBench, ScanRow } from '../../bench/neuron';
 
-const NEURON_FLAGS = [
-  'batch', 'neurons', 'T', 'memory-qubits', 'io-qubits', 'backend', 'mode', 'reps', 'warmup', 'inputs', 'uniforms',
-  'no-baseline', 'json', 'scan', 'max-memory-qubits', 'max-seconds', 'no-largest', 'largest-batch', 'seed',
-];
-const BOOLEAN_FLAGS = ['json', 'scan', 'no-baseline', 'no-largest'];
-
-const SUBCOMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
-  neuron: { summary: 'neuron-steps per second of one SQS step (fused kernel vs composed ops); --scan over N_M', run: benchNeuron },
-  train: { summary: 'BPTT training samples/s, 784-1000-10, T=5, batch 256, rate-coded Fashion-MNIST-shaped inputs; composed autodiff as baseline', run: benchTrain },
-  local: { summary: 'training samples/s of the local rule on the paper network (256-2-2 + skip, T=10, mnist-1v7-16, 500 samples)', run: benchLocal },
-};
-
-function usage(): string {
-  const rows = Object.entries(SUBCOMMANDS).map(([k, v]) => `  ${k.padEnd(10)} ${v.summary}`);
-  const neuron = [
-    '',
-    'sqsnn bench neuron [--batch 256 --neurons 1000 --T 5 --memory-qubits 1 --io-qubits 1 --backend cpu|wasm|tensorflow',
-    '                    --mode fused|composed|auto --reps 7 --warmup 2 --inputs mixed|spikes|continuous',
-    '                    --uniforms seed|tensor --no-baseline --seed 1] [--json]',
-    'sqsnn bench neuron --scan [--max-memory-qubits 10 --max-seconds 5 --no-largest --largest-batch 1] [--json]',
-    'sqsnn bench train [--backend cpu|wasm|tensorflow --batch 256 --hidden 1000 --T 5 --reps 4 --warmup 1 --lr 5e-4 --seed 1',
-    '                   --no-baseline --counts] [--json]',
-  ];
-  return `usage: sqsnn bench <benchmark> [options]\n\nbenchmarks:\n${rows.join('\n')}\n${neuron.join('\n')}`;
+export function benchCommand(): Command {
+  return new Command('bench')
+    .description('throughput benchmarks: bench neuron, bench train, bench local')
+    .addCommand(benchNeuronCommand())
+    .addCommand(benchTrainCommand())
+    .addCommand(benchLocalCommand());
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
-  if (!name) throw new UsageError('name a benchmark: ' + Object.keys(SUBCOMMANDS).join(', ') + ' (sqsnn bench --help)');
-  if (name === '--help' || name === '-h') {
-    process.stdout.write(usage() + '\n');
-    return;
-  }
-  const sub = SUBCOMMANDS[name];
-  if (!sub) throw new UsageError(`unknown benchmark '${name}'; known: ${Object.keys(SUBCOMMANDS).join(', ')}`);
-  await sub.run(rest);
+export const run = (argv: string[]): Promise<void> => runCommand(benchCommand(), argv);
+
+interface NeuronOptions {
+  batch: number;
+  neurons: number;
+  T: number;
+  memoryQubits: number;
+  ioQubits: number;
+  backend?: string;
+  mode: BenchMode;
+  reps?: number;
+  warmup: number;
+  inputs: BenchInputs;
+  uniforms: 'seed' | 'tensor';
+  baseline: boolean;
+  seed: number;
+  json?: boolean;
+  scan?: boolean;
+  maxMemoryQubits: number;
+  maxSeconds: number;
+  largest: boolean;
+  largestBatch: number;
 }
 
-function choice<T extends string>(p: Parsed, name: string, options: readonly T[], fallback: T): T {
-  const v = str(p, name, fallback) as string;
-  if (!options.includes(v as T)) throw new UsageError(`--${name} must be one of ${options.join(', ')}, got '${v}'`);
-  return v as T;
+function benchNeuronCommand(): Command {
+  return new Command('neuron')
+    .description('neuron-steps per second of one SQS step (fused kernel vs composed ops); --scan over N_M')
+    .addOption(numberOption('--batch <b>', 'samples per step', { integer: true, min: 1, default: 256 }))
+    .addOption(numberOption('--neurons <h>', 'neurons in the layer', { integer: true, min: 1, default: 1000 }))
+    .addOption(numberOption('--T <t>', 'time steps per run', { integer: true, min: 1, default: 5 }))
+    .addOption(numberOption('--memory-qubits <m>', 'memory qubits N_M per neuron', { integer: true, min: 0, max: 23, default: 1 }))
+    .addOption(numberOption('--io-qubits <n>', 'IO qubits N per neuron', { integer: true, min: 1, max: 23, default: 1 }))
+    .addOption(backendOption())
+    .addOption(choiceOption('--mode <mode>', 'the step to time: the fused kernel, the composed tfjs ops, or what the layer picks', ['fused', 'composed', 'auto'] as const, { default: 'auto' }))
+    .addOption(numberOption('--reps <r>', 'timed runs (the median is reported)', { integer: true, min: 1, defaultText: '7; 3 with --scan' }))
+    .addOption(numberOption('--warmup <w>', 'untimed runs first', { integer: true, min: 0, default: 2 }))
+    .addOption(choiceOption('--inputs <kind>', 'input currents: spikes, continuous values, or a mix', ['mixed', 'spikes', 'continuous'] as const, { default: 'mixed' }))
+    .addOption(choiceOption('--uniforms <source>', 'random draws of the fused kernel: an in-kernel seeded hash or a tf.randomUniform tensor', ['seed', 'tensor'] as const, { default: 'seed' }))
+    .addOption(new Option('--no-baseline', 'skip the composed-ops baseline in the same process'))
+    .addOption(numberOption('--seed <k>', 'seed of inputs and draws', { integer: true, default: 1 }))
+    .addOption(new Option('--scan', 'time N = 1 neurons for N_M = 1, 2, … (composed vs fused), then the largest register one neuron can run'))
+    .addOption(numberOption('--max-memory-qubits <m>', 'with --scan: the largest N_M', { integer: true, min: 1, max: 23, default: 10 }))
+    .addOption(numberOption('--max-seconds <s>', 'with --scan: stop growing the register when a step takes longer', { min: 0, default: 5 }))
+    .addOption(new Option('--no-largest', 'with --scan: skip the largest-register search'))
+    .addOption(numberOption('--largest-batch <b>', 'with --scan: batch of the largest-register search', { integer: true, min: 1, default: 1 }))
+    .addOption(jsonOption())
+    .action(benchNeuron);
 }
 
 const fmtRate = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : `${x.toFixed(1)}  `);
 
-async function benchNeuron(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, BOOLEAN_FLAGS);
-  checkKnown(p, NEURON_FLAGS);
-  if (p.positional.length) throw new UsageError(`unexpected argument(s): ${p.positional.join(' ')}`);
-  const json = bool(p, 'json');
-  const backend = str(p, 'backend');
-  if (bool(p, 'scan')) {
-    const maxM = num(p, 'max-memory-qubits', 10, { integer: true, min: 1, max: 23 }) as number;
+async function benchNeuron(o: NeuronOptions): Promise<void> {
+  const json = Boolean(o.json);
+  const backend = o.backend;
+  if (o.scan) {
+    const maxM = o.maxMemoryQubits;
     const say = (s: string) => {
       if (!json) process.stdout.write(s + '\n');
     };
@@ -74,14 +85,14 @@ async function benchNeuron(argv: string[]): Promise<void> {
     say(' N_M     D  neurons  batch  composed path   ms/step  neuron-steps/s |  fused ms/step  neuron-steps/s  ×composed');
     const res = await runMemoryScan({
       backend,
-      batch: num(p, 'batch', 256, { integer: true, min: 1 }),
-      T: num(p, 'T', 5, { integer: true, min: 1 }),
-      neurons: num(p, 'neurons', 1000, { integer: true, min: 1 }),
-      reps: num(p, 'reps', 3, { integer: true, min: 1 }),
+      batch: o.batch,
+      T: o.T,
+      neurons: o.neurons,
+      reps: o.reps ?? 3,
       maxMemoryQubits: maxM,
-      maxSeconds: num(p, 'max-seconds', 5, { min: 0 }),
-      largest: !bool(p, 'no-largest'),
-      largestBatch: num(p, 'largest-batch', 1, { integer: true, min: 1 }),
+      maxSeconds: o.maxSeconds,
+      largest: o.largest,
+      largestBatch: o.largestBatch,
       onRow: (r: ScanRow) =>
         say(
           `${String(r.memoryQubits).padStart(4)} ${String(r.dim).padStart(5)} ${String(r.neurons).padStart(8)} ${String(r.batch).padStart(6)}  ` +
@@ -91,7 +102,7 @@ async function benchNeuron(argv: string[]): Promise<void> {
               : `${'—'.padStart(14)} ${'(D > 64)'.padStart(15)}`),
         ),
       onLargest: (t) => {
-        if (t.memoryQubits === 1) say('\nlargest register: one neuron, gate by gate, batch ' + (num(p, 'largest-batch', 1) as number));
+        if (t.memoryQubits === 1) say('\nlargest register: one neuron, gate by gate, batch ' + o.largestBatch);
         say(`  N_M = ${String(t.memoryQubits).padStart(2)} (${t.memoryQubits + 1} qubits): ${t.seconds !== undefined ? t.seconds.toFixed(3) + ' s/step' : 'stopped: ' + t.stopped}`);
       },
     });
@@ -103,19 +114,19 @@ async function benchNeuron(argv: string[]): Promise<void> {
     return;
   }
   const res = await runNeuronBench({
-    batch: num(p, 'batch', 256, { integer: true, min: 1 }),
-    neurons: num(p, 'neurons', 1000, { integer: true, min: 1 }),
-    T: num(p, 'T', 5, { integer: true, min: 1 }),
-    memoryQubits: num(p, 'memory-qubits', 1, { integer: true, min: 0, max: 23 }),
-    ioQubits: num(p, 'io-qubits', 1, { integer: true, min: 1, max: 23 }),
+    batch: o.batch,
+    neurons: o.neurons,
+    T: o.T,
+    memoryQubits: o.memoryQubits,
+    ioQubits: o.ioQubits,
     backend,
-    mode: choice<BenchMode>(p, 'mode', ['fused', 'composed', 'auto'], 'auto'),
-    reps: num(p, 'reps', 7, { integer: true, min: 1 }),
-    warmup: num(p, 'warmup', 2, { integer: true, min: 0 }),
-    inputs: choice<BenchInputs>(p, 'inputs', ['mixed', 'spikes', 'continuous'], 'mixed'),
-    uniforms: choice(p, 'uniforms', ['seed', 'tensor'] as const, 'seed'),
-    baseline: !bool(p, 'no-baseline'),
-    seed: num(p, 'seed', 1, { integer: true }),
+    mode: o.mode,
+    reps: o.reps ?? 7,
+    warmup: o.warmup,
+    inputs: o.inputs,
+    uniforms: o.uniforms,
+    baseline: o.baseline,
+    seed: o.seed,
   }).catch((e) => {
     // Configuration errors are the user's, not bugs.
     if (/fused kernel does not run/.test((e as Error).message)) throw new UsageError((e as Error).message);
@@ -154,31 +165,59 @@ export function neuronReport(r: NeuronBenchResult): string {
   return lines.join('\n');
 }
 
-const LOCAL_FLAGS = ['batch', 'epochs', 'samples', 'T', 'lr', 'seed', 'shots', 'spsa', 'spsa-eps', 'baseline-samples', 'backend', 'json'];
+interface LocalOptions {
+  batch: number;
+  epochs: number;
+  samples: number;
+  T: number;
+  lr: number;
+  seed: number;
+  shots: number;
+  spsa: number;
+  spsaEps?: number;
+  baselineSamples: number;
+  backend?: string;
+  json?: boolean;
+}
+
+function benchLocalCommand(): Command {
+  return new Command('local')
+    .description('training samples/s of the local rule on the paper network (256-2-2 + skip, T=10, mnist-1v7-16, 500 samples)')
+    .addOption(numberOption('--batch <b>', 'samples per update', { integer: true, min: 1, default: 100 }))
+    .addOption(numberOption('--epochs <e>', 'epochs timed', { integer: true, min: 1, default: 3 }))
+    .addOption(numberOption('--samples <n>', 'training samples', { integer: true, min: 1, default: 500 }))
+    .addOption(numberOption('--T <t>', 'time steps per sample', { integer: true, min: 1, default: 10 }))
+    .addOption(numberOption('--lr <lr>', 'learning rate', { above: 0, default: 0.02 }))
+    .addOption(numberOption('--seed <k>', 'seed of the run', { integer: true, default: 1 }))
+    .addOption(numberOption('--shots <s>', 'estimate probabilities from S shots (0 = exact)', { integer: true, min: 0, default: 0 }))
+    .addOption(numberOption('--spsa <k>', 'SPSA eligibilities with K perturbations (0 = parameter shifts)', { integer: true, min: 0, default: 0 }))
+    .addOption(numberOption('--spsa-eps <e>', 'SPSA perturbation size', { min: 0, defaultText: "the local rule's" }))
+    .addOption(numberOption('--baseline-samples <n>', 'samples of the one-sample-at-a-time baseline (0 = skip it)', { integer: true, min: 0, default: 50 }))
+    .addOption(backendOption())
+    .addOption(jsonOption())
+    .action(benchLocal);
+}
 
 /** `sqsnn bench local [--batch B --spsa K --shots S ...] [--json]`. */
-async function benchLocal(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, ['json']);
-  checkKnown(p, LOCAL_FLAGS);
-  const rep = await initBackend(str(p, 'backend'));
+async function benchLocal(o: LocalOptions): Promise<void> {
+  const rep = await initBackend(o.backend);
   const local: Record<string, number> = {};
-  const spsa = num(p, 'spsa', 0, { integer: true, min: 0 }) as number;
+  const spsa = o.spsa;
   if (spsa) local.spsa = spsa;
-  const shots = num(p, 'shots', 0, { integer: true, min: 0 }) as number;
+  const shots = o.shots;
   if (shots) local.shots = shots;
-  const eps = num(p, 'spsa-eps', undefined, { min: 0 });
-  if (eps !== undefined) local.spsaEpsilon = eps;
+  if (o.spsaEps !== undefined) local.spsaEpsilon = o.spsaEps;
   const r = runLocalBench({
-    batch: num(p, 'batch', 100, { integer: true, min: 1 }),
-    epochs: num(p, 'epochs', 3, { integer: true, min: 1 }),
-    samples: num(p, 'samples', 500, { integer: true, min: 1 }),
-    steps: num(p, 'T', 10, { integer: true, min: 1 }),
-    lr: num(p, 'lr', 0.02, { min: 0 }),
-    seed: num(p, 'seed', 1, { integer: true }),
-    baselineSamples: num(p, 'baseline-samples', 50, { integer: true, min: 0 }),
+    batch: o.batch,
+    epochs: o.epochs,
+    samples: o.samples,
+    steps: o.T,
+    lr: o.lr,
+    seed: o.seed,
+    baselineSamples: o.baselineSamples,
     local,
   });
-  if (bool(p, 'json')) {
+  if (o.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }
@@ -192,26 +231,52 @@ async function benchLocal(argv: string[]): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-const TRAIN_FLAGS = ['backend', 'batch', 'hidden', 'T', 'reps', 'warmup', 'lr', 'seed', 'no-baseline', 'counts', 'json'];
+interface TrainOptions {
+  backend?: string;
+  batch: number;
+  hidden: number;
+  T: number;
+  reps: number;
+  warmup: number;
+  lr: number;
+  seed: number;
+  baseline: boolean;
+  counts?: boolean;
+  json?: boolean;
+}
+
+function benchTrainCommand(): Command {
+  return new Command('train')
+    .description('BPTT training samples/s, 784-1000-10, T=5, batch 256, rate-coded Fashion-MNIST-shaped inputs; composed autodiff as baseline')
+    .addOption(backendOption())
+    .addOption(numberOption('--batch <b>', 'samples per training step', { integer: true, min: 1, default: 256 }))
+    .addOption(numberOption('--hidden <h>', 'hidden SQS neurons', { integer: true, min: 1, default: 1000 }))
+    .addOption(numberOption('--T <t>', 'time steps per sample', { integer: true, min: 1, default: 5 }))
+    .addOption(numberOption('--reps <r>', 'timed steps (the median is reported)', { integer: true, min: 1, default: 4 }))
+    .addOption(numberOption('--warmup <w>', 'untimed steps first', { integer: true, min: 0, default: 1 }))
+    .addOption(numberOption('--lr <lr>', 'Adam learning rate', { above: 0, default: 5e-4 }))
+    .addOption(numberOption('--seed <k>', 'seed of the weights and inputs', { integer: true, default: 1 }))
+    .addOption(new Option('--no-baseline', 'skip the composed-autodiff baseline in the same process'))
+    .addOption(new Option('--counts', 'also count kernel launches and host syncs per step (BPTT and the local rule)'))
+    .addOption(jsonOption())
+    .action(benchTrain);
+}
 
 /** `sqsnn bench train [--backend B] [--counts] [--json]`. */
-async function benchTrain(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, ['json', 'no-baseline', 'counts']);
-  checkKnown(p, TRAIN_FLAGS);
-  if (p.positional.length) throw new UsageError(`unexpected argument(s): ${p.positional.join(' ')}`);
-  await initBackend(str(p, 'backend'));
+async function benchTrain(o: TrainOptions): Promise<void> {
+  await initBackend(o.backend);
   const r = await runTrainBench({
-    batch: num(p, 'batch', 256, { integer: true, min: 1 }),
-    hidden: num(p, 'hidden', 1000, { integer: true, min: 1 }),
-    steps: num(p, 'T', 5, { integer: true, min: 1 }),
-    reps: num(p, 'reps', 4, { integer: true, min: 1 }),
-    warmup: num(p, 'warmup', 1, { integer: true, min: 0 }),
-    lr: num(p, 'lr', 5e-4, { min: 0 }),
-    seed: num(p, 'seed', 1, { integer: true }),
-    baseline: !bool(p, 'no-baseline'),
-    counts: bool(p, 'counts'),
+    batch: o.batch,
+    hidden: o.hidden,
+    steps: o.T,
+    reps: o.reps,
+    warmup: o.warmup,
+    lr: o.lr,
+    seed: o.seed,
+    baseline: o.baseline,
+    counts: Boolean(o.counts),
   });
-  if (bool(p, 'json')) {
+  if (o.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }

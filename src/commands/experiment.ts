@@ -4,47 +4,127 @@
  * `sqsnn experiment --config FILE --out DIR [--dry-run]` is `run` over the whole grid.
  */
 import { spawn } from 'child_process';
-import { bool, checkKnown, num, parseArgs, Parsed, str, UsageError } from '../args';
+import { Command, Option } from 'commander';
 import { initBackend } from '../backend';
-import { cellNetwork, CellSpec, datasetCache, expandGrid, ExperimentConfig, ExperimentError, Phase, PHASES, prepareOutDir, readExperiment, runExperiment } from '../experiment';
+import { watchInterrupts } from '../cli/interrupt';
+import { backendOption, checkNumber, choiceOption, jsonOption, numberOption, runCommand, stringOption, UsageError } from '../cli/options';
+import { Progress } from '../cli/progress';
+import { cellNetwork, CellSpec, datasetCache, expandGrid, ExperimentConfig, ExperimentError, ExperimentOptions, Phase, PHASES, prepareOutDir, readExperiment, runExperiment } from '../experiment';
 import { checkDatasetNames } from '../experiment-check';
 import { cellStatus, writeReport } from '../experiment-report';
 import { cliPath, submitSlurm, writeSlurmScripts } from '../experiment-slurm';
 import { countParameters } from '../budget';
 import { readJsonInput } from '../spec';
-import { exitOnInterrupt } from '../interrupt';
-
-const USAGE = `usage:
-  sqsnn experiment plan   --config F [--json]
-  sqsnn experiment run    --config F --out DIR [--cell K | --shard I/N] [--phase tune|final] [--jobs J] [--quiet]
-                          [--no-report] [--no-wait]   (no report; leave cells other workers hold to them)
-  sqsnn experiment slurm  --config F --out DIR [--submit] [--wait] [--partition P] [--time T]
-                          [--cpus-per-task C] [--mem M] [--max-parallel K]
-  sqsnn experiment report --out DIR`;
 
 const out = (s: string): void => void process.stdout.write(s + '\n');
 const err = (s: string): void => void process.stderr.write(s + '\n');
 
-function requireOut(p: Parsed): string {
-  const dir = str(p, 'out');
-  if (!dir) throw new UsageError('--out DIR is required');
-  return dir;
+interface RunOptions {
+  config?: string;
+  out?: string;
+  cell?: number;
+  shard?: string;
+  phase?: Phase;
+  jobs: number;
+  backend?: string;
+  quiet?: boolean;
+  report: boolean;
+  wait: boolean;
+  dryRun?: boolean;
+}
+
+interface SlurmOptions {
+  config?: string;
+  out?: string;
+  submit?: boolean;
+  wait?: boolean;
+  partition?: string;
+  time?: string;
+  cpusPerTask?: number;
+  mem?: string;
+  maxParallel?: number;
+}
+
+const configOption = () => stringOption('--config <file>', 'the experiment config JSON (sqsnn schema experiment-config; docs/config.md)');
+const outOption = (what: string) => stringOption('--out <dir>', what);
+
+/** The options of `experiment run` (also those of the old form `sqsnn experiment --config F --out DIR`). */
+function addRunOptions(cmd: Command): Command {
+  return cmd
+    .addOption(configOption().default(undefined, 'the experiment.json of --out, when it exists'))
+    .addOption(outOption('(required) the grid folder: cells/, results.md, plots'))
+    .addOption(numberOption('--cell <k>', 'run only cell K (numbers: sqsnn experiment plan)', { integer: true, min: 0 }))
+    .addOption(stringOption('--shard <i/n>', 'run only cells K with K mod N = I (one of N machines)'))
+    .addOption(choiceOption('--phase <phase>', 'run only the tuning or the final cells', PHASES, { defaultText: 'both, tuning first' }))
+    .addOption(numberOption('--jobs <j>', 'cells trained at once, in J processes', { integer: true, min: 1, default: 1 }))
+    .addOption(backendOption())
+    .addOption(new Option('--quiet', 'no progress bars'))
+    .addOption(new Option('--no-report', 'do not write results.md and the plots at the end'))
+    .addOption(new Option('--no-wait', 'leave cells other workers hold to them instead of waiting'))
+    .addOption(new Option('--dry-run', 'list the cells that would run, and stop'));
+}
+
+export function experimentCommand(): Command {
+  const plan = new Command('plan')
+    .description('list the cells of a grid with their cost')
+    .addOption(configOption().default(undefined, 'required'))
+    .addOption(jsonOption('print the cells as a JSON array'))
+    .action(planCells);
+  const run = addRunOptions(new Command('run').description('run the cells of a grid here (all, --cell K or --shard I/N), in --jobs J processes')).action(runCells);
+  const slurm = new Command('slurm')
+    .description('write (and --submit) Slurm job arrays for the cells of a grid')
+    .addOption(configOption().default(undefined, 'the experiment.json of --out, when it exists'))
+    .addOption(outOption('(required) the grid folder'))
+    .addOption(new Option('--submit', 'submit the arrays with sbatch'))
+    .addOption(new Option('--wait', 'with --submit: wait for the jobs and write the report'))
+    .addOption(stringOption('--partition <p>', 'Slurm partition', { defaultText: "the cluster's" }))
+    .addOption(stringOption('--time <t>', 'time limit per task', { defaultText: "the cluster's" }))
+    .addOption(numberOption('--cpus-per-task <c>', 'CPUs per task', { integer: true, min: 1, defaultText: "the cluster's" }))
+    .addOption(stringOption('--mem <m>', 'memory per task', { defaultText: "the cluster's" }))
+    .addOption(numberOption('--max-parallel <k>', 'tasks of an array running at once', { integer: true, min: 1, defaultText: 'no limit' }))
+    .action(slurmCells);
+  const report = new Command('report')
+    .description('write results.md and plots from the finished cells of a grid folder')
+    .addOption(outOption('(required) the grid folder'))
+    .action(reportCells);
+  // `sqsnn experiment --config F --out DIR` (the form before subcommands) is `run`.
+  return addRunOptions(
+    new Command('experiment')
+      .description('grid of models × datasets × budgets × rules × seeds: plan, run (--jobs, --cell, --shard), slurm, report')
+      .enablePositionalOptions(),
+  )
+    .addCommand(plan)
+    .addCommand(run)
+    .addCommand(slurm)
+    .addCommand(report)
+    .action(async (o: RunOptions, cmd: Command) => {
+      if (!o.config && !o.out) {
+        cmd.outputHelp();
+        return;
+      }
+      await runCells(o);
+    });
+}
+
+export const run = (argv: string[]): Promise<void> => runCommand(experimentCommand(), argv);
+
+function requireOut(o: { out?: string }): string {
+  if (!o.out) throw new UsageError('--out DIR is required');
+  return o.out;
 }
 
 /** --config F, or the config saved in DIR by an earlier run. */
-function loadConfig(p: Parsed, dir?: string): ExperimentConfig {
-  if (str(p, 'config') === undefined && dir) return readExperiment(dir);
-  const cfg = readJsonInput(str(p, 'config'), '--config') as ExperimentConfig;
+function loadConfig(file: string | undefined, dir?: string): ExperimentConfig {
+  if (file === undefined && dir) return readExperiment(dir);
+  const cfg = readJsonInput(file, '--config') as ExperimentConfig;
   checkDatasetNames(cfg);
   return cfg;
 }
 
 /** The cells `--cell K`, `--shard I/N` and `--phase P` pick (all by default). */
-function selection(p: Parsed, cells: CellSpec[]): (c: CellSpec) => boolean {
-  const phase = str(p, 'phase');
-  if (phase !== undefined && !PHASES.includes(phase as Phase)) throw new UsageError(`--phase must be tune or final, got '${phase}'`);
-  const cell = num(p, 'cell', undefined, { integer: true, min: 0, max: cells.length - 1 });
-  const shard = str(p, 'shard');
+function selection(o: RunOptions, cells: CellSpec[]): (c: CellSpec) => boolean {
+  const { phase, cell, shard } = o;
+  if (cell !== undefined) checkNumber('--cell', String(cell), { max: cells.length - 1 });
   if (cell !== undefined && shard !== undefined) throw new UsageError('give --cell K or --shard I/N, not both');
   let shardOf: ((c: CellSpec) => boolean) | undefined;
   if (shard !== undefined) {
@@ -56,9 +136,9 @@ function selection(p: Parsed, cells: CellSpec[]): (c: CellSpec) => boolean {
   return (c) => (phase === undefined || c.phase === phase) && (cell === undefined || c.index === cell) && (!shardOf || shardOf(c));
 }
 
-async function plan(p: Parsed): Promise<void> {
-  checkKnown(p, ['config', 'json']);
-  const cfg = loadConfig(p);
+async function planCells(o: { config?: string; json?: boolean }): Promise<void> {
+  if (!o.config) throw new UsageError('--config FILE is required');
+  const cfg = loadConfig(o.config);
   const cells = expandGrid(cfg);
   const data = datasetCache();
   const rows = cells.map((c) => {
@@ -70,7 +150,7 @@ async function plan(p: Parsed): Promise<void> {
     const cost = c.data.epochs * trainingSamples * c.data.steps * parameters;
     return { index: c.index, id: c.id, phase: c.phase, group: c.group, dataset: c.label, model: c.model.name, rule: c.rule, budget: c.budget, seed: c.seed, ...(c.lr !== undefined ? { lr: c.lr } : {}), parameters, trainingSamples, epochs: c.data.epochs, steps: c.data.steps, cost };
   });
-  if (bool(p, 'json')) return out(JSON.stringify(rows, null, 1));
+  if (o.json) return out(JSON.stringify(rows, null, 1));
   const total = rows.reduce((s, r) => s + r.cost, 0);
   out('cell  phase  cost (G param·sample·steps)  id');
   for (const r of rows) out(`${String(r.index).padStart(4)}  ${r.phase.padEnd(5)}  ${(r.cost / 1e9).toFixed(3).padStart(26)}  ${r.id}`);
@@ -86,83 +166,124 @@ function reportSummary(dir: string): void {
   for (const m of status.missing) out(`missing: cell ${m.cell.index} ${m.cell.id}${m.log ? ` (log ${m.log})` : ''}`);
 }
 
-/** Run the selected cells of one phase in `jobs` child processes sharing the cell locks. */
-function runChildren(dir: string, p: Parsed, phase: Phase, jobs: number): Promise<number[]> {
-  const pass = ['cell', 'shard', 'backend'].flatMap((k) => (str(p, k) !== undefined ? [`--${k}`, str(p, k) as string] : []));
+/**
+ * Run the selected cells of one phase in `jobs` child processes sharing the cell locks. An abort
+ * passes SIGINT on to them (each stops its cell at a checkpoint).
+ */
+function runChildren(dir: string, o: RunOptions, phase: Phase, jobs: number, signal: AbortSignal): Promise<number[]> {
+  const pass = (['cell', 'shard', 'backend'] as const).flatMap((k) => (o[k] !== undefined ? [`--${k}`, String(o[k])] : []));
   const args = [cliPath(), 'experiment', 'run', '--out', dir, '--phase', phase, ...pass, '--quiet', '--no-report', '--no-wait'];
   return Promise.all(
     Array.from({ length: jobs }, (_, j) =>
       new Promise<number>((resolve) => {
         const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        const stop = () => child.kill('SIGINT');
+        signal.addEventListener('abort', stop);
         let rest = '';
         child.stderr.on('data', (b: Buffer) => {
           const lines = (rest + b.toString()).split('\n');
           rest = lines.pop() ?? '';
           for (const l of lines) err(`[worker ${j + 1}] ${l}`);
         });
-        child.on('close', (code) => resolve(code ?? 1));
+        child.on('close', (code) => {
+          signal.removeEventListener('abort', stop);
+          resolve(code ?? 1);
+        });
       }),
     ),
   );
 }
 
-async function runCells(p: Parsed): Promise<void> {
-  checkKnown(p, ['config', 'out', 'cell', 'shard', 'phase', 'jobs', 'backend', 'quiet', 'no-report', 'no-wait', 'dry-run']);
-  const dir = requireOut(p);
-  const cfg = loadConfig(p, dir);
-  const cells = expandGrid(cfg);
-  const select = selection(p, cells);
-  const chosen = cells.filter(select);
-  if (bool(p, 'dry-run')) return out(chosen.map((c) => `${c.index} ${c.id}`).join('\n') + `\n${chosen.length} cells`);
-  const whole = chosen.length === cells.length;
-  const report = !bool(p, 'no-report') && whole;
-  // Ctrl-C / SIGTERM: finished cells stay finished and the interrupted one resumes from its last
-  // checkpoint (its lock, held by a dead process, is taken over), so say how to continue.
-  const again = `sqsnn experiment run --config ${str(p, 'config')} --out ${dir}`;
-  exitOnInterrupt((signal) => `sqsnn experiment: stopped by ${signal}; finished cells are kept in ${dir}/cells and an interrupted cell resumes from its last checkpoint; continue with: ${again}`);
-  const jobs = num(p, 'jobs', 1, { integer: true, min: 1 }) as number;
-  if (jobs > 1) {
-    prepareOutDir(cfg, dir);
-    err(`sqsnn experiment: ${chosen.length} cells in ${jobs} processes, results in ${dir}`);
-    for (const phase of PHASES) if (chosen.some((c) => c.phase === phase)) await runChildren(dir, p, phase, jobs);
-    const status = report ? writeReport(dir) : cellStatus(dir, chosen);
-    const bad = status.failed.filter((f) => select(f.cell));
-    if (bad.length) throw new ExperimentError(`${bad.length} cell(s) failed: ${bad.map((f) => `${f.cell.index} (${f.error})`).join('; ')}`);
-    return out(`${chosen.length} cells run${report ? `; see ${dir}/results.md` : ''}`);
-  }
-  const backend = await initBackend(str(p, 'backend'));
-  err(`sqsnn experiment: ${chosen.length} of ${cells.length} cells, backend ${backend.backend}, results in ${dir}`);
-  const results = await runExperiment(cfg, dir, { quiet: bool(p, 'quiet'), select, report, waitForOthers: !bool(p, 'no-wait') });
-  out(`${results.length} cells${report ? `; see ${dir}/results.md` : ''}`);
+/** A progress bar per cell, drawn from runExperiment's onBatch. */
+function cellProgress(quiet: boolean): { onBatch: NonNullable<ExperimentOptions['onBatch']>; end: () => void } {
+  let bar: Progress | undefined;
+  let key = '';
+  const end = () => {
+    bar?.done();
+    bar = undefined;
+  };
+  return {
+    onBatch: (cell, p) => {
+      const k = `${cell.index}/${p.epoch}`;
+      if (k !== key) {
+        end();
+        key = k;
+        bar = new Progress(`cell ${cell.index} epoch ${p.epoch}/${p.epochs}`, p.epochSamples, quiet);
+      }
+      bar?.update(p.samples, { loss: p.loss, acc: p.accuracy, 'samples/s': p.samplesPerSecond });
+      if (p.batch === p.batches) end();
+    },
+    end,
+  };
 }
 
-async function slurm(p: Parsed): Promise<void> {
-  checkKnown(p, ['config', 'out', 'submit', 'wait', 'partition', 'time', 'cpus-per-task', 'mem', 'max-parallel']);
-  const dir = requireOut(p);
-  const cfg = loadConfig(p, dir);
+async function runCells(o: RunOptions): Promise<void> {
+  const dir = requireOut(o);
+  const cfg = loadConfig(o.config, dir);
+  const cells = expandGrid(cfg);
+  const select = selection(o, cells);
+  const chosen = cells.filter(select);
+  if (o.dryRun) return out(chosen.map((c) => `${c.index} ${c.id}`).join('\n') + `\n${chosen.length} cells`);
+  const whole = chosen.length === cells.length;
+  const report = o.report && whole;
+  // Ctrl-C / SIGTERM: the cell in training stops at a checkpoint, finished cells stay finished,
+  // and the interrupted one resumes from its checkpoint (its lock is released), so say how to continue.
+  const again = `sqsnn experiment run --config ${o.config} --out ${dir}`;
+  const interrupts = watchInterrupts((signal) => `sqsnn experiment: stopped by ${signal}; finished cells are kept in ${dir}/cells and an interrupted cell resumes from its last checkpoint; continue with: ${again}`);
+  try {
+    const jobs = o.jobs;
+    if (jobs > 1) {
+      prepareOutDir(cfg, dir);
+      err(`sqsnn experiment: ${chosen.length} cells in ${jobs} processes, results in ${dir}`);
+      for (const phase of PHASES) if (chosen.some((c) => c.phase === phase) && !interrupts.signal.aborted) await runChildren(dir, o, phase, jobs, interrupts.signal);
+      interrupts.throwIfInterrupted();
+      const status = report ? writeReport(dir) : cellStatus(dir, chosen);
+      const bad = status.failed.filter((f) => select(f.cell));
+      if (bad.length) throw new ExperimentError(`${bad.length} cell(s) failed: ${bad.map((f) => `${f.cell.index} (${f.error})`).join('; ')}`);
+      return out(`${chosen.length} cells run${report ? `; see ${dir}/results.md` : ''}`);
+    }
+    const backend = await initBackend(o.backend);
+    err(`sqsnn experiment: ${chosen.length} of ${cells.length} cells, backend ${backend.backend}, results in ${dir}`);
+    const progress = cellProgress(Boolean(o.quiet));
+    let results;
+    try {
+      results = await runExperiment(cfg, dir, { select, report, waitForOthers: o.wait, log: err, onBatch: progress.onBatch, signal: interrupts.signal });
+    } finally {
+      progress.end();
+    }
+    interrupts.throwIfInterrupted();
+    out(`${results.length} cells${report ? `; see ${dir}/results.md` : ''}`);
+  } finally {
+    interrupts.stop();
+  }
+}
+
+async function slurmCells(o: SlurmOptions): Promise<void> {
+  const dir = requireOut(o);
+  const cfg = loadConfig(o.config, dir);
   const cells = expandGrid(cfg);
   prepareOutDir(cfg, dir);
   const planned = writeSlurmScripts(dir, cells, {
-    partition: str(p, 'partition'),
-    time: str(p, 'time'),
-    cpusPerTask: num(p, 'cpus-per-task', undefined, { integer: true, min: 1 }),
-    mem: str(p, 'mem'),
-    maxParallel: num(p, 'max-parallel', undefined, { integer: true, min: 1 }),
+    partition: o.partition,
+    time: o.time,
+    cpusPerTask: o.cpusPerTask,
+    mem: o.mem,
+    maxParallel: o.maxParallel,
   });
   out(`wrote ${planned.script} and ${planned.submitScript}`);
   for (const a of planned.arrays) out(`${a.phase} cells: --array=${a.spec}`);
   if (!planned.arrays.length) {
     out('every cell is finished; nothing to submit');
-    if (bool(p, 'wait')) reportSummary(dir);
+    if (o.wait) reportSummary(dir);
     return;
   }
-  if (!bool(p, 'submit')) {
-    if (bool(p, 'wait')) throw new UsageError('--wait needs --submit');
+  if (!o.submit) {
+    if (o.wait) throw new UsageError('--wait needs --submit');
     return out(`submit with: ${planned.submitScript}`);
   }
-  const { jobs } = submitSlurm(planned, { wait: bool(p, 'wait'), log: err });
+  const { jobs } = submitSlurm(planned, { wait: o.wait, log: err });
   out(`submitted job(s) ${jobs.join(', ')}`);
-  if (!bool(p, 'wait')) return out(`when they end: sqsnn experiment report --out ${dir}`);
+  if (!o.wait) return out(`when they end: sqsnn experiment report --out ${dir}`);
   reportSummary(dir);
   const status = cellStatus(dir, cells);
   if (status.failed.length || status.missing.length) {
@@ -171,18 +292,6 @@ async function slurm(p: Parsed): Promise<void> {
   }
 }
 
-async function report(p: Parsed): Promise<void> {
-  checkKnown(p, ['out']);
-  reportSummary(requireOut(p));
-}
-
-export async function run(argv: string[]): Promise<void> {
-  const [sub, ...rest] = argv;
-  const subcommands: Record<string, (p: Parsed) => Promise<void>> = { plan, run: runCells, slurm, report };
-  const booleans = ['quiet', 'dry-run', 'json', 'submit', 'wait', 'no-report', 'no-wait'];
-  if (sub === undefined || sub === '--help' || sub === 'help') return out(USAGE);
-  if (sub.startsWith('--')) return runCells(parseArgs(argv, booleans)); // the original form: run the whole grid
-  const handler = subcommands[sub];
-  if (!handler) throw new UsageError(`unknown subcommand '${sub}': use plan, run, slurm or report`);
-  await handler(parseArgs(rest, booleans));
+async function reportCells(o: { out?: string }): Promise<void> {
+  reportSummary(requireOut(o));
 }

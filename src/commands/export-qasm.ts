@@ -12,7 +12,8 @@
  * The program goes to stdout; see src/qasm.ts for the register layout.
  */
 import * as fs from 'fs';
-import { Parsed, UsageError, checkKnown, num, parseArgs, str } from '../args';
+import { Command, Option } from 'commander';
+import { backendOption, numberOption, runCommand, stringOption, usage, UsageError } from '../cli/options';
 import { initBackend } from '../backend';
 import { QasmError, QasmVersion, exportQasm } from '../qasm';
 import { NeuronSpec, ParsedNeuronSpec, SpecError, parseNeuronSpec, readJsonInput } from '../spec';
@@ -25,8 +26,26 @@ export interface NeuronSource {
   layer: boolean;
 }
 
-/** Flags shared with `sqsnn likelihood`. */
-export const SOURCE_FLAGS = ['spec', 'checkpoint', 'layer', 'neuron', 'currents', 'backend'];
+/** The options that name the neurons, shared with `sqsnn likelihood`. */
+export interface SourceOptions {
+  spec?: string;
+  checkpoint?: string;
+  layer?: number;
+  neuron?: number;
+  currents?: string;
+  backend?: string;
+}
+
+/** Declare --spec, or --checkpoint with --layer/--neuron/--currents, and --backend on `cmd`. */
+export function addSourceOptions(cmd: Command): Command {
+  return cmd
+    .addOption(stringOption('--spec <file>', 'neuron spec JSON (an array of specs is a layer), or - for stdin; or use --checkpoint'))
+    .addOption(stringOption('--checkpoint <dir>', 'a trained run folder instead of --spec (needs --layer and --currents)'))
+    .addOption(numberOption('--layer <l>', 'with --checkpoint: index of an SQS layer (0 = first hidden layer)', { integer: true, min: 0 }))
+    .addOption(numberOption('--neuron <i>', 'with --checkpoint: one neuron of the layer', { integer: true, min: 0, defaultText: 'the whole layer' }))
+    .addOption(stringOption('--currents <file>', 'with --checkpoint: recorded input currents, [T][N] for one neuron or [T][H][N] for a layer'))
+    .addOption(backendOption());
+}
 
 function parseSpecs(raw: unknown, what: string): NeuronSource {
   if (Array.isArray(raw)) {
@@ -58,13 +77,13 @@ function depth(x: unknown): number {
 }
 
 /** A trained SQS layer's neuron(s) from a checkpoint, with recorded currents. */
-async function fromCheckpoint(p: Parsed, dir: string): Promise<NeuronSource> {
-  const layerIdx = num(p, 'layer', undefined, { integer: true, min: 0 });
+async function fromCheckpoint(o: SourceOptions, dir: string): Promise<NeuronSource> {
+  const layerIdx = o.layer;
   if (layerIdx === undefined) throw new UsageError('--checkpoint needs --layer L (the index of an SQS layer, 0 = first hidden layer)');
-  const neuronIdx = num(p, 'neuron', undefined, { integer: true, min: 0 });
-  const currentsFile = str(p, 'currents');
+  const neuronIdx = o.neuron;
+  const currentsFile = o.currents;
   if (!currentsFile) throw new UsageError('--checkpoint needs --currents FILE (recorded input currents: [T][N] for one neuron, [T][H][N] for a layer)');
-  await initBackend(str(p, 'backend'));
+  await initBackend(o.backend);
   const [{ networkFromCheckpoint }, { CheckpointError }] = await Promise.all([import('../train'), import('../checkpoint')]);
   const { net } = networkFromCheckpoint(dir);
   try {
@@ -121,42 +140,50 @@ async function fromCheckpoint(p: Parsed, dir: string): Promise<NeuronSource> {
 }
 
 /** The neurons named by --spec, or by --checkpoint/--layer/--neuron/--currents. */
-export async function neuronSource(p: Parsed): Promise<NeuronSource> {
-  const spec = str(p, 'spec');
-  const ck = str(p, 'checkpoint');
+export async function neuronSource(o: SourceOptions): Promise<NeuronSource> {
+  const spec = o.spec;
+  const ck = o.checkpoint;
   if (spec && ck) throw new UsageError('give either --spec FILE or --checkpoint DIR, not both');
-  if (ck) return fromCheckpoint(p, ck);
-  for (const f of ['layer', 'neuron', 'currents'])
-    if (p.flags[f] !== undefined) throw new UsageError(`--${f} goes with --checkpoint DIR`);
+  if (ck) return fromCheckpoint(o, ck);
+  for (const f of ['layer', 'neuron', 'currents'] as const)
+    if (o[f] !== undefined) throw new UsageError(`--${f} goes with --checkpoint DIR`);
   if (!spec) throw new UsageError('--spec FILE (or - for stdin) or --checkpoint DIR --layer L [--neuron I] --currents FILE is required');
   return parseSpecs(readJsonInput(spec), spec === '-' ? 'stdin' : spec);
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const p = parseArgs(argv);
-  checkKnown(p, [...SOURCE_FLAGS, 'qasm', 'spec-out']);
-  const q = str(p, 'qasm', '2') as string;
-  const version = ({ '2': 2, '2.0': 2, '3': 3, '3.0': 3 } as Record<string, QasmVersion>)[q];
-  if (!version) throw new UsageError(`--qasm must be 2 or 3, got '${q}'`);
-  const src = await neuronSource(p);
-  src.specs.forEach((s, h) => {
-    const who = src.layer ? `neuron ${h}: ` : '';
-    if (s.outcomes)
-      throw new QasmError(`${who}spec.outcomes cannot be exported: a device draws its own outcomes (remove "outcomes"; score recorded outcomes with \`sqsnn likelihood\`)`);
-  });
-  if (src.specs.some((s) => s.noise))
-    process.stderr.write('sqsnn export-qasm: note: spec.noise is not part of the program (a device brings its own noise); `sqsnn likelihood` still uses it\n');
-  const program = exportQasm(
-    src.specs.map((s) => ({ circuit: s.circuit, theta: s.theta, currents: s.currents })),
-    { version },
-  );
-  const out = str(p, 'spec-out');
-  if (out) {
-    try {
-      fs.writeFileSync(out, JSON.stringify(src.layer ? src.raw : src.raw[0], null, 1) + '\n');
-    } catch (e) {
-      throw new UsageError(`cannot write --spec-out ${out}: ${(e as Error).message}`);
-    }
-  }
-  process.stdout.write(program);
+export function exportQasmCommand(): Command {
+  const cmd = new Command('export-qasm').description('OpenQASM 2/3 program of a neuron or layer for a device (--spec FILE|- or --checkpoint DIR)');
+  return addSourceOptions(cmd)
+    .addOption(
+      new Option('--qasm <version>', 'OpenQASM version (2.0 and 3.0 are accepted too)')
+        .choices(['2', '3'])
+        .argParser((text: string) => (({ '2': 2, '2.0': 2, '3': 3, '3.0': 3 }) as Record<string, QasmVersion>)[text] ?? usage(`--qasm must be 2 or 3, got '${text}'`))
+        .default(2 as QasmVersion, '2'),
+    )
+    .addOption(stringOption('--spec-out <file>', 'also write the exported neuron(s) as spec JSON, for `sqsnn likelihood --spec`'))
+    .action(async (o: SourceOptions & { qasm: QasmVersion; specOut?: string }) => {
+      const version = o.qasm;
+      const src = await neuronSource(o);
+      src.specs.forEach((s, h) => {
+        const who = src.layer ? `neuron ${h}: ` : '';
+        if (s.outcomes)
+          throw new QasmError(`${who}spec.outcomes cannot be exported: a device draws its own outcomes (remove "outcomes"; score recorded outcomes with \`sqsnn likelihood\`)`);
+      });
+      if (src.specs.some((s) => s.noise))
+        process.stderr.write('sqsnn export-qasm: note: spec.noise is not part of the program (a device brings its own noise); `sqsnn likelihood` still uses it\n');
+      const program = exportQasm(
+        src.specs.map((s) => ({ circuit: s.circuit, theta: s.theta, currents: s.currents })),
+        { version },
+      );
+      if (o.specOut) {
+        try {
+          fs.writeFileSync(o.specOut, JSON.stringify(src.layer ? src.raw : src.raw[0], null, 1) + '\n');
+        } catch (e) {
+          throw new UsageError(`cannot write --spec-out ${o.specOut}: ${(e as Error).message}`);
+        }
+      }
+      process.stdout.write(program);
+    });
 }
+
+export const run = (argv: string[]): Promise<void> => runCommand(exportQasmCommand(), argv);

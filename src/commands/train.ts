@@ -1,121 +1,201 @@
-import { bool, checkKnown, list, num, parseArgs, Parsed, str, UsageError } from '../args';
+/**
+ * `sqsnn train`: one training run into a run folder (`--out`), from flags and/or a `--config` file.
+ * Defaults ← config file ← flags; defaults come from src/schemas.ts (TRAIN_DEFAULTS) and the
+ * recipe of the neuron kind under the rule (src/recipes.ts). Progress is drawn here from trainRun's
+ * callbacks; Ctrl-C aborts the run, which writes a resumable checkpoint.
+ */
+import { Command, Option } from 'commander';
 import { initBackend } from '../backend';
+import { CheckpointError, hasCheckpoint, loadCheckpoint } from '../checkpoint';
+import { trainInterruptLine, watchInterrupts } from '../cli/interrupt';
+import { allowed, backendOption, choiceOption, givenFlags, jsonOption, listOption, numberOption, runCommand, stringOption, UsageError } from '../cli/options';
+import { Progress } from '../cli/progress';
 import { loadDataset } from '../data';
 import { Encoding, inputFeatures } from '../inputs';
-import { ruleNames } from '../learn/rule';
 import '../learn/local';
-import '../neurons/baselines';
+import { ruleNames } from '../learn/rule';
 import { NetworkConfig, validateNetworkConfig } from '../network';
-import { readJsonInput } from '../spec';
-import { trainConfigSchema, validate } from '../schemas';
-import { CheckpointError, hasCheckpoint, loadCheckpoint } from '../checkpoint';
-import { TrainConfig, layeredNetwork, trainRun } from '../train';
+import '../neurons/baselines';
 import { parseThetaInit, resolveThetaInit } from '../neurons/init';
 import { hasCircuitAngles, recipeFor } from '../recipes';
-import { exitOnInterrupt, trainInterruptLine } from '../interrupt';
 import { lockRunFolder } from '../run-folder';
+import { LOCAL_RULE_DEFAULTS, TRAIN_DEFAULTS, trainConfigSchema, validate } from '../schemas';
+import { readJsonInput } from '../spec';
+import { BatchProgress, EpochMetrics, TrainConfig, layeredNetwork, trainRun } from '../train';
+
+/** The parsed flags of `sqsnn train` (commander's attribute names). */
+export interface TrainOptions {
+  out?: string;
+  config?: string;
+  resume?: boolean;
+  dataset?: string;
+  hidden?: number[];
+  T?: number;
+  epochs?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  rule?: string;
+  encoding?: 'rate' | 'events';
+  pMax?: number;
+  limitTrain?: number;
+  limitTest?: number;
+  optimizer?: 'adam' | 'sgd';
+  clip?: number;
+  surrogate?: 'straight-through' | 'pq';
+  logitScale?: number;
+  neuron?: string;
+  memoryQubits?: number;
+  ioQubits?: number;
+  ansatz?: string;
+  thetaInit?: string;
+  shots?: number;
+  spsa?: number;
+  spsaEps?: number;
+  targetRate?: number;
+  offRate?: number;
+  balance?: 'on' | 'off';
+  encodingGradient?: 'exact' | 'one-sided';
+  baseline?: 'running' | 'batch';
+  backend?: string;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** The hyper-parameters a user may tune (reported as "given" in the recipe line). */
+const TUNING = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logitScale', 'thetaInit', 'config', 'shots', 'spsa', 'spsaEps', 'targetRate', 'offRate', 'balance', 'encodingGradient', 'baseline'];
+/** What `--resume` still takes from the command line (the saved run defines the rest). */
+const RESUME_KEEPS = ['resume', 'out', 'epochs', 'backend', 'quiet', 'json'];
+
+export function trainCommand(): Command {
+  const recipe = recipeFor('sqs', TRAIN_DEFAULTS.rule);
+  const local = recipeFor('sqs', 'local');
+  const fromRecipe = (x: unknown, y: unknown) => `the recipe's (src/recipes.ts): sqs/bptt ${x}, sqs/local ${y}`;
+  const t = TRAIN_DEFAULTS;
+  const d = LOCAL_RULE_DEFAULTS;
+  return new Command('train')
+    .description('train an SQSNN (or baseline) on a dataset; checkpoints and metrics.jsonl go to --out')
+    .addOption(stringOption('--out <dir>', '(required) run folder: checkpoints and metrics.jsonl'))
+    .addOption(new Option('--resume', 'continue the run in --out (its saved configuration is used; --epochs may extend it)'))
+    .addOption(stringOption('--config <file>', 'a train config JSON (sqsnn schema train-config; docs/config.md); flags override it'))
+    .addOption(stringOption('--dataset <name>', 'mnist, fashion-mnist, mnist-1v7-16, … or idx:DIR', { defaultText: t.dataset }))
+    .addOption(listOption('--hidden <sizes>', 'hidden layer sizes, comma-separated', (e) => (/^\d+$/.test(e) && Number(e) >= 1 ? Number(e) : undefined), 'comma-separated layer sizes (integers ≥ 1)', { defaultText: t.hidden.join(',') }))
+    .addOption(numberOption('--T <t>', 'time steps per sample', { integer: true, min: 1, defaultText: String(t.steps) }))
+    .addOption(numberOption('--epochs <e>', 'passes over the training set', { integer: true, min: 1, defaultText: String(t.epochs) }))
+    .addOption(numberOption('--batch <b>', 'samples per update', { integer: true, min: 1, defaultText: fromRecipe(recipe.batch, local.batch) }))
+    .addOption(numberOption('--lr <lr>', 'learning rate', { above: 0, defaultText: fromRecipe(recipe.lr, local.lr) }))
+    .addOption(numberOption('--seed <k>', 'seed of every random draw of the run', { integer: true, defaultText: String(t.seed) }))
+    .addOption(choiceOption('--rule <rule>', 'learning rule', ruleNames(), { defaultText: t.rule }))
+    .addOption(choiceOption('--encoding <kind>', 'images → spikes: rate (Bernoulli per pixel and step) or events (simulated saccades)', ['rate', 'events'] as const, { defaultText: t.encoding.kind }))
+    .addOption(numberOption('--p-max <p>', 'rate encoding: spike probability of a white pixel', { min: 0, max: 1, defaultText: String(t.encoding.pMax) }))
+    .addOption(numberOption('--limit-train <n>', 'use the first N training samples', { integer: true, min: 1, defaultText: 'all' }))
+    .addOption(numberOption('--limit-test <n>', 'use the first N test samples', { integer: true, min: 1, defaultText: 'all' }))
+    .addOption(choiceOption('--optimizer <kind>', 'optimizer', ['adam', 'sgd'] as const, { defaultText: fromRecipe(recipe.optimizer, local.optimizer) }))
+    .addOption(numberOption('--clip <c>', 'global gradient-norm clip (0 = off)', { min: 0, defaultText: fromRecipe(recipe.clipNorm, local.clipNorm) }))
+    .addOption(choiceOption('--surrogate <s>', 'BPTT: surrogate gradient of a sampled spike', ['straight-through', 'pq'] as const, { defaultText: recipe.surrogate }))
+    .addOption(numberOption('--logit-scale <s>', 'BPTT: scale of the output logits', { defaultText: String(recipe.logitScale) }))
+    .addOption(stringOption('--neuron <kind>', 'neuron kind of every layer: sqs, sqs-compat, qlif, lif, prob', { defaultText: 'sqs' }))
+    .addOption(numberOption('--memory-qubits <m>', 'SQS: memory qubits per neuron', { integer: true, min: 0, defaultText: '1' }))
+    .addOption(numberOption('--io-qubits <n>', 'SQS: IO qubits per neuron (the output layer has classes/N neurons)', { integer: true, min: 1, defaultText: '1' }))
+    .addOption(stringOption('--ansatz <a>', 'SQS circuit: paper, or heL (hardware-efficient, L layers)', { defaultText: 'paper; he1 when the qubit counts differ from 1 + 1' }))
+    .addOption(stringOption('--theta-init <init>', 'initial SQS angles: normal[:STD], uniform[:LOW,HIGH] or authors-local[:mirror]', { defaultText: fromRecipe('normal:0.1', 'uniform') }))
+    .addOption(numberOption('--shots <s>', 'local rule: shots per estimated probability (0 = exact)', { integer: true, min: 0, defaultText: String(d.shots) }))
+    .addOption(numberOption('--spsa <k>', 'local rule: SPSA perturbations for the synaptic weights (0 = off)', { integer: true, min: 0, defaultText: String(d.spsa) }))
+    .addOption(numberOption('--spsa-eps <e>', 'local rule: SPSA perturbation size', { min: 0, defaultText: String(d.spsaEpsilon) }))
+    .addOption(numberOption('--target-rate <p>', "local rule: probability that the label's output neuron is told to spike", { min: 0, max: 1, defaultText: String(d.targetRate) }))
+    .addOption(numberOption('--off-rate <p>', 'local rule: the same for the other output neurons', { min: 0, max: 1, defaultText: String(d.offRate) }))
+    .addOption(choiceOption('--balance <on|off>', 'local rule: weigh spike and silence targets equally', ['on', 'off'] as const, { defaultText: 'on with more than 2 classes' }))
+    .addOption(choiceOption('--encoding-gradient <g>', 'local rule: current derivative where the encoding is off', ['exact', 'one-sided'] as const, { defaultText: d.encodingGradient }))
+    .addOption(choiceOption('--baseline <b>', "local rule: hidden neurons' baseline", ['running', 'batch'] as const, { defaultText: d.baseline }))
+    .addOption(backendOption())
+    .addOption(new Option('--quiet', 'no progress, header or epoch lines on stderr'))
+    .addOption(jsonOption('print {metrics, out} as JSON at the end'))
+    .action((o: TrainOptions, cmd: Command) => train(o, cmd));
+}
+
+export const run = (argv: string[]): Promise<void> => runCommand(trainCommand(), argv);
 
 function resumeConfig(dir: string, epochs: number | undefined): TrainConfig {
-  const state = loadCheckpoint(dir).meta.state as { config?: TrainConfig; epoch?: number };
+  const state = loadCheckpoint(dir).meta.state as { config?: TrainConfig };
   if (!state.config) throw new CheckpointError(`${dir}: checkpoint has no training configuration`);
   return { ...state.config, epochs: epochs ?? state.config.epochs };
 }
 
-export const TRAIN_FLAGS = [
-  'dataset', 'hidden', 'T', 'epochs', 'batch', 'lr', 'seed', 'rule', 'backend', 'out', 'limit-train', 'limit-test',
-  'resume', 'config', 'p-max', 'encoding', 'surrogate', 'clip', 'logit-scale', 'neuron', 'memory-qubits', 'io-qubits',
-  'ansatz', 'quiet', 'json', 'optimizer', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'off-rate', 'balance', 'theta-init',
-  'encoding-gradient', 'baseline',
-];
+/** SQS neuron options from --neuron, --memory-qubits, --io-qubits, --ansatz. */
+function neuronFromFlags(o: TrainOptions): Record<string, unknown> {
+  const neuron: Record<string, unknown> = { neuron: o.neuron ?? 'sqs' };
+  if (o.memoryQubits !== undefined) neuron.memoryQubits = o.memoryQubits;
+  if (o.ioQubits !== undefined) neuron.ioQubits = o.ioQubits;
+  // The paper's circuit has one IO and one memory qubit; other sizes need a general ansatz.
+  if ((o.memoryQubits !== undefined || o.ioQubits !== undefined) && !o.ansatz && (o.memoryQubits ?? 1) + (o.ioQubits ?? 1) !== 2)
+    neuron.ansatz = { type: 'hardware-efficient', layers: 1 };
+  const a = o.ansatz;
+  if (a) {
+    if (a === 'paper') neuron.ansatz = 'paper';
+    else if (/^he(\d+)$/.test(a)) neuron.ansatz = { type: 'hardware-efficient', layers: Number(a.slice(2)) };
+    else throw new UsageError(`--ansatz must be paper or heL (hardware-efficient with L layers), got '${a}'`);
+  }
+  return neuron;
+}
 
 /** Defaults ← --config FILE ← flags. The config file may hold any TrainConfig field. */
-export function trainConfigFromArgs(p: Parsed): TrainConfig {
-  const file = str(p, 'config');
-  const fromFile = (file ? validate(trainConfigSchema, readJsonInput(file, '--config'), file) : {}) as Partial<TrainConfig> & { hidden?: number[] };
-  const dataset = str(p, 'dataset') ?? fromFile.dataset ?? 'mnist';
-  const encName = str(p, 'encoding') ?? fromFile.encoding?.kind ?? 'rate';
-  if (encName !== 'rate' && encName !== 'events') throw new UsageError(`--encoding must be rate or events, got '${encName}'`);
-  const encoding: Encoding = encName === 'rate' ? { kind: 'rate', pMax: num(p, 'p-max', (fromFile.encoding as { pMax?: number })?.pMax ?? 0.5, { min: 0 }) as number } : { kind: 'events' };
-  const rule = str(p, 'rule') ?? fromFile.rule ?? 'bptt';
-  if (!ruleNames().includes(rule)) throw new UsageError(`--rule must be one of ${ruleNames().join(', ')}, got '${rule}'`);
-  const hiddenFlag = str(p, 'hidden');
-  const hidden = list(p, 'hidden', (e) => (/^\d+$/.test(e) && Number(e) >= 1 ? Number(e) : undefined), 'comma-separated layer sizes (integers ≥ 1)') ?? fromFile.hidden ?? [64];
-  let network: NetworkConfig | undefined = fromFile.network;
-  if (!network || hiddenFlag !== undefined || str(p, 'neuron')) {
+export function trainConfigFromOptions(o: TrainOptions): TrainConfig {
+  const file = o.config ? validate(trainConfigSchema, readJsonInput(o.config, '--config'), o.config) : validate(trainConfigSchema, {}, 'defaults');
+  const dataset = o.dataset ?? file.dataset;
+  const fileEncoding = file.encoding as Encoding;
+  const encName = o.encoding ?? fileEncoding.kind;
+  const pMax = o.pMax ?? (fileEncoding.kind === 'rate' ? fileEncoding.pMax : TRAIN_DEFAULTS.encoding.pMax);
+  const encoding: Encoding = encName === 'rate' ? { kind: 'rate', pMax } : { kind: 'events' };
+  const rule = o.rule ?? file.rule;
+  if (!ruleNames().includes(rule)) throw new UsageError(`rule must be ${allowed(ruleNames())}, got '${rule}'`);
+  let network = file.network as NetworkConfig | undefined;
+  if (!network || o.hidden !== undefined || o.neuron !== undefined) {
     // Sizes come from the dataset; load its header cheaply via a 1-example load.
     const probe = loadDataset(dataset, { limitTrain: 1, limitTest: 1 });
-    const neuron: Record<string, unknown> = { neuron: str(p, 'neuron') ?? 'sqs' };
-    const mq = num(p, 'memory-qubits', undefined, { integer: true, min: 0 });
-    if (mq !== undefined) neuron.memoryQubits = mq;
-    const io = num(p, 'io-qubits', undefined, { integer: true, min: 1 });
-    if (io !== undefined) neuron.ioQubits = io;
-    if ((mq !== undefined || io !== undefined) && !str(p, 'ansatz') && (mq ?? 1) + (io ?? 1) !== 2)
-      neuron.ansatz = { type: 'hardware-efficient', layers: 1 };
-    const ansatz = str(p, 'ansatz');
-    if (ansatz) neuron.ansatz = ansatz === 'paper' ? 'paper' : /^he(\d+)$/.test(ansatz) ? { type: 'hardware-efficient', layers: Number(ansatz.slice(2)) } : (() => { throw new UsageError(`--ansatz must be paper or heL (hardware-efficient with L layers), got '${ansatz}'`); })();
+    const neuron = neuronFromFlags(o);
     const outChannels = Number(neuron.ioQubits ?? 1);
     if (probe.classes % outChannels !== 0)
       throw new UsageError(`--io-qubits ${outChannels} does not divide the ${probe.classes} classes of ${dataset} (the output layer has classes/N neurons)`);
-    network = layeredNetwork(inputFeatures(probe.height * probe.width, encoding), hidden, probe.classes / outChannels, neuron);
+    network = layeredNetwork(inputFeatures(probe.height * probe.width, encoding), o.hidden ?? file.hidden, probe.classes / outChannels, neuron);
   }
   validateNetworkConfig(network);
   // Defaults come from the recipe of the network's first neuron kind under this rule (src/recipes.ts).
   const recipe = recipeFor(network.layers[0].neuron, rule);
-  const thetaFlag = str(p, 'theta-init');
-  const thetaInit = thetaFlag !== undefined ? parseThetaInit(thetaFlag) : undefined;
+  const thetaInit = o.thetaInit !== undefined ? parseThetaInit(o.thetaInit) : undefined;
   network = {
     ...network,
     layers: network.layers.map((l) => (hasCircuitAngles(l.neuron) ? { ...l, init: thetaInit ?? l.init ?? recipe.thetaInit } : l)),
   };
-  const lr = num(p, 'lr', fromFile.ruleConfig?.optimizer?.lr ?? recipe.lr) as number;
-  if (!(lr > 0)) throw new UsageError(`--lr must be > 0, got ${lr}`);
-  const surrogate = (str(p, 'surrogate') ?? fromFile.ruleConfig?.bptt?.surrogate ?? recipe.surrogate) as TrainConfig['ruleConfig']['bptt']['surrogate'];
-  if (surrogate !== 'straight-through' && surrogate !== 'pq') throw new UsageError(`--surrogate must be straight-through or pq, got '${surrogate}'`);
-  const local = { ...recipe.local, ...((fromFile.ruleConfig?.local as Record<string, unknown>) ?? {}) };
-  if (str(p, 'shots') !== undefined) local.shots = num(p, 'shots', 0, { integer: true, min: 0 });
-  if (p.flags.spsa !== undefined) local.spsa = num(p, 'spsa', 0, { integer: true, min: 0 });
-  if (str(p, 'spsa-eps') !== undefined) local.spsaEpsilon = num(p, 'spsa-eps', 0.05, { min: 0 });
-  if (str(p, 'target-rate') !== undefined) local.targetRate = num(p, 'target-rate', 1, { min: 0, max: 1 });
-  if (str(p, 'off-rate') !== undefined) local.offRate = num(p, 'off-rate', 0, { min: 0, max: 1 });
-  const encodingGradient = str(p, 'encoding-gradient');
-  if (encodingGradient !== undefined) {
-    if (encodingGradient !== 'exact' && encodingGradient !== 'one-sided') throw new UsageError(`--encoding-gradient must be exact or one-sided, got '${encodingGradient}'`);
-    local.encodingGradient = encodingGradient;
-  }
-  const baseline = str(p, 'baseline');
-  if (baseline !== undefined) {
-    if (baseline !== 'running' && baseline !== 'batch') throw new UsageError(`--baseline must be running or batch, got '${baseline}'`);
-    local.baseline = baseline;
-  }
-  const balance = str(p, 'balance');
-  if (balance !== undefined) {
-    if (balance !== 'on' && balance !== 'off') throw new UsageError(`--balance must be on or off, got '${balance}'`);
-    local.balance = balance === 'on';
-  }
-  const cfg: TrainConfig = {
+  const fileRule = file.ruleConfig ?? {};
+  const local: Record<string, unknown> = { ...recipe.local, ...(fileRule.local ?? {}) };
+  const localFlags: [keyof TrainOptions, string][] = [['shots', 'shots'], ['spsa', 'spsa'], ['spsaEps', 'spsaEpsilon'], ['targetRate', 'targetRate'], ['offRate', 'offRate'], ['encodingGradient', 'encodingGradient'], ['baseline', 'baseline']];
+  for (const [flag, field] of localFlags) if (o[flag] !== undefined) local[field] = o[flag];
+  if (o.balance !== undefined) local.balance = o.balance === 'on';
+  return {
     dataset,
     network,
-    steps: num(p, 'T', fromFile.steps ?? 5, { integer: true, min: 1 }) as number,
-    epochs: num(p, 'epochs', fromFile.epochs ?? 1, { integer: true, min: 1 }) as number,
-    batch: num(p, 'batch', fromFile.batch ?? recipe.batch, { integer: true, min: 1 }) as number,
-    seed: num(p, 'seed', fromFile.seed ?? 0, { integer: true }) as number,
+    steps: o.T ?? file.steps,
+    epochs: o.epochs ?? file.epochs,
+    batch: o.batch ?? file.batch ?? recipe.batch,
+    seed: o.seed ?? file.seed,
     rule,
     encoding,
     ruleConfig: {
-      ...(fromFile.ruleConfig ?? {}),
+      ...fileRule,
       optimizer: {
-        ...(fromFile.ruleConfig?.optimizer ?? {}),
-        kind: (str(p, 'optimizer') ?? fromFile.ruleConfig?.optimizer?.kind ?? recipe.optimizer) as 'adam' | 'sgd',
-        lr,
-        clipNorm: num(p, 'clip', fromFile.ruleConfig?.optimizer?.clipNorm ?? recipe.clipNorm, { min: 0 }),
+        ...(fileRule.optimizer ?? {}),
+        kind: o.optimizer ?? fileRule.optimizer?.kind ?? recipe.optimizer,
+        lr: o.lr ?? fileRule.optimizer?.lr ?? recipe.lr,
+        clipNorm: o.clip ?? fileRule.optimizer?.clipNorm ?? recipe.clipNorm,
       },
-      bptt: { surrogate, logitScale: num(p, 'logit-scale', fromFile.ruleConfig?.bptt?.logitScale ?? recipe.logitScale) },
+      bptt: { surrogate: o.surrogate ?? fileRule.bptt?.surrogate ?? recipe.surrogate, logitScale: o.logitScale ?? fileRule.bptt?.logitScale ?? recipe.logitScale },
       local,
     },
-    limitTrain: num(p, 'limit-train', fromFile.limitTrain, { integer: true, min: 1 }),
-    limitTest: num(p, 'limit-test', fromFile.limitTest, { integer: true, min: 1 }),
+    limitTrain: o.limitTrain ?? file.limitTrain,
+    limitTest: o.limitTest ?? file.limitTest,
+    ...(file.evalBatch !== undefined ? { evalBatch: file.evalBatch } : {}),
+    ...(file.validation !== undefined ? { validation: file.validation } : {}),
   };
-  return cfg;
 }
 
 function describeNetwork(n: NetworkConfig): string {
@@ -141,45 +221,74 @@ function describeInit(init: unknown): string {
   return `authors-local ±${r.jitter}${r.mirror ? ' mirrored' : ''}`;
 }
 
-function givenFlags(p: Parsed): string {
-  const tuning = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logit-scale', 'theta-init', 'config', 'shots', 'spsa', 'spsa-eps', 'target-rate', 'off-rate', 'balance', 'encoding-gradient', 'baseline'];
-  const given = tuning.filter((k) => p.flags[k] !== undefined).map((k) => '--' + k);
-  return given.length ? given.join(' ') : 'none';
+/** A progress bar per epoch, drawn from trainRun's onBatch. */
+function progressDrawer(quiet: boolean): { onBatch: (p: BatchProgress) => void; end: () => void } {
+  let bar: Progress | undefined;
+  let epoch = 0;
+  const end = () => {
+    bar?.done();
+    bar = undefined;
+  };
+  return {
+    onBatch: (p) => {
+      if (p.epoch !== epoch) {
+        end();
+        epoch = p.epoch;
+        bar = new Progress(`epoch ${p.epoch}/${p.epochs}`, p.epochSamples, quiet);
+      }
+      bar?.update(p.samples, { loss: p.loss, acc: p.accuracy, 'samples/s': p.samplesPerSecond });
+      if (p.batch === p.batches) end();
+    },
+    end,
+  };
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, ['resume', 'quiet', 'json']);
-  checkKnown(p, TRAIN_FLAGS);
-  const out = str(p, 'out');
+const epochLine = (m: EpochMetrics) =>
+  `epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, train acc ${(100 * m.trainAccuracy).toFixed(2)}%, test acc ${(100 * m.testAccuracy).toFixed(2)}%, ${m.seconds.toFixed(1)} s (${m.samplesPerSecond.toFixed(0)} samples/s), ${m.parameters} parameters`;
+
+async function train(o: TrainOptions, cmd: Command): Promise<void> {
+  const out = o.out;
   if (!out) throw new UsageError('--out DIR is required (checkpoints and metrics.jsonl go there)');
-  const resuming = bool(p, 'resume') && hasCheckpoint(out);
+  const exists = hasCheckpoint(out);
+  if (exists && !o.resume) throw new CheckpointError(`${out} already holds a checkpoint; pass --resume to continue it, or choose another --out (it is never overwritten)`);
+  if (!exists && o.resume) throw new CheckpointError(`--resume: no checkpoint in ${out}`);
+  const quiet = Boolean(o.quiet);
+  const log = (s: string) => quiet || process.stderr.write(s + '\n');
   // On --resume the saved run defines everything but the number of epochs.
-  const cfg = resuming ? resumeConfig(out, num(p, 'epochs', undefined, { integer: true, min: 1 })) : trainConfigFromArgs(p);
-  if (resuming) {
-    const ignored = Object.keys(p.flags).filter((k) => !['resume', 'out', 'epochs', 'backend', 'quiet', 'json'].includes(k));
-    if (ignored.length && !bool(p, 'quiet')) process.stderr.write(`note: resuming ${out} with its saved configuration; ignoring ${ignored.map((k) => '--' + k).join(' ')}\n`);
+  const cfg = o.resume ? resumeConfig(out, o.epochs) : trainConfigFromOptions(o);
+  if (o.resume) {
+    const ignored = givenFlags(cmd).filter((f) => !RESUME_KEEPS.map((k) => `--${k}`).includes(f));
+    if (ignored.length) log(`note: resuming ${out} with its saved configuration; ignoring ${ignored.join(' ')}`);
   }
   validateNetworkConfig(cfg.network);
-  const backend = await initBackend(str(p, 'backend'));
-  const quiet = bool(p, 'quiet');
-  const log = (s: string) => quiet || process.stderr.write(s + '\n');
+  const backend = await initBackend(o.backend);
+  const given = givenFlags(cmd, TUNING);
   log(`sqsnn train: ${cfg.dataset} (${cfg.encoding.kind}${cfg.encoding.kind === 'rate' ? `, p_max ${cfg.encoding.pMax}` : ''}), network ${describeNetwork(cfg.network)}, rule ${cfg.rule}, T ${cfg.steps}, seed ${cfg.seed}, backend ${backend.backend}`);
-  log(`recipe: ${describeRecipe(cfg)} (defaults: ${recipeFor(cfg.network.layers[0].neuron, cfg.rule).source} in src/recipes.ts; given: ${givenFlags(p)})`);
+  log(`recipe: ${describeRecipe(cfg)} (defaults: ${recipeFor(cfg.network.layers[0].neuron, cfg.rule).source} in src/recipes.ts; given: ${given.length ? given.join(' ') : 'none'})`);
   const lock = lockRunFolder(out, 'sqsnn train');
-  const stopHandlers = exitOnInterrupt((signal) => trainInterruptLine(signal, out), lock.release);
+  const interrupts = watchInterrupts((signal) => trainInterruptLine(signal, out), lock.release);
+  const progress = progressDrawer(quiet);
   let res;
   try {
-    res = await trainRun(cfg, out, {
-      resume: bool(p, 'resume'),
-      quiet,
-      onEpoch: (m) => log(`epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, train acc ${(100 * m.trainAccuracy).toFixed(2)}%, test acc ${(100 * m.testAccuracy).toFixed(2)}%, ${m.seconds.toFixed(1)} s (${m.samplesPerSecond.toFixed(0)} samples/s), ${m.parameters} parameters`),
+    res = await trainRun(cfg, {
+      checkpointDir: out,
+      resume: o.resume,
+      signal: interrupts.signal,
+      onBatch: progress.onBatch,
+      onEpoch: (m) => log(epochLine(m)),
     });
   } finally {
-    stopHandlers();
+    progress.end();
+    interrupts.stop();
     lock.release();
   }
+  if (res.aborted) {
+    res.network.dispose();
+    interrupts.throwIfInterrupted();
+  }
   const last = res.metrics[res.metrics.length - 1];
-  if (bool(p, 'json')) process.stdout.write(JSON.stringify({ metrics: res.metrics, out }) + '\n');
+  if (o.json) process.stdout.write(JSON.stringify({ metrics: res.metrics, out }) + '\n');
   else if (last) process.stdout.write(`test accuracy ${(100 * last.testAccuracy).toFixed(2)}% after ${last.epoch} epoch(s); checkpoint in ${out}\n`);
   res.network.dispose();
 }
+

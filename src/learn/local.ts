@@ -6,6 +6,7 @@
  * All neurons, shifts and samples of a batch are evaluated together; each parameter tensor gets
  * one fused update per batch.
  */
+import { LOCAL_RULE_DEFAULTS } from '../schemas';
 import { Tensor, matMulNT, tf } from '../../kernels/tf';
 import { Network, predict } from '../network';
 import { Eligibility, NeuronLayer, StepContext } from '../neurons/layer';
@@ -142,19 +143,20 @@ export class LocalRule implements LearningRule {
 
   constructor(private readonly net: Network, ruleCfg: RuleConfig) {
     const c = (ruleCfg.local ?? {}) as LocalConfig;
+    const d = LOCAL_RULE_DEFAULTS;
     this.cfg = {
-      shots: c.shots ?? 0,
-      spsa: c.spsa ?? 0,
-      spsaEpsilon: c.spsaEpsilon ?? 0.05,
-      targetRate: c.targetRate ?? 1,
-      offRate: c.offRate ?? 0,
-      baselineMomentum: c.baselineMomentum ?? 0.9,
+      shots: c.shots ?? d.shots,
+      spsa: c.spsa ?? d.spsa,
+      spsaEpsilon: c.spsaEpsilon ?? d.spsaEpsilon,
+      targetRate: c.targetRate ?? d.targetRate,
+      offRate: c.offRate ?? d.offRate,
+      baselineMomentum: c.baselineMomentum ?? d.baselineMomentum,
       balance: c.balance ?? net.classes > 2,
-      encodingGradient: c.encodingGradient ?? 'exact',
-      baseline: c.baseline ?? 'running',
-      eligibilityClip: c.eligibilityClip ?? 0,
-      outputMemory: c.outputMemory ?? 'forced',
-      hiddenSignal: c.hiddenSignal ?? 'broadcast',
+      encodingGradient: c.encodingGradient ?? d.encodingGradient,
+      baseline: c.baseline ?? d.baseline,
+      eligibilityClip: c.eligibilityClip ?? d.eligibilityClip,
+      outputMemory: c.outputMemory ?? d.outputMemory,
+      hiddenSignal: c.hiddenSignal ?? d.hiddenSignal,
     };
     if (!['broadcast', 'flip'].includes(this.cfg.hiddenSignal)) throw new ConfigError(`local.hiddenSignal must be broadcast or flip, got '${this.cfg.hiddenSignal}'`);
     if (this.cfg.hiddenSignal === 'flip') {
@@ -169,7 +171,7 @@ export class LocalRule implements LearningRule {
     if (!['running', 'batch'].includes(this.cfg.baseline)) throw new ConfigError(`local.baseline must be running or batch, got '${this.cfg.baseline}'`);
     if (!['exact', 'one-sided'].includes(this.cfg.encodingGradient)) throw new ConfigError(`local.encodingGradient must be exact or one-sided, got '${this.cfg.encodingGradient}'`);
     for (const [i, l] of net.layers.entries())
-      if (!l.eligibility) throw new Error(`layer ${i} (${l.kind}) has no local rule; use --rule bptt`);
+      if (!l.eligibility) throw new Error(`layer ${i} (${l.kind}) has no local rule; train it with the bptt rule`);
     this.optimizer = new Optimizer(net.namedVariables(), ruleCfg.optimizer);
   }
 

@@ -146,12 +146,14 @@ describe('strict arguments', () => {
     [['train', '--hidden', '4,', '--out', 'x'], /element 2 is empty/],
     [['train', 'stray', '--out', 'x'], /unexpected argument\(s\): 'stray'/],
     [['train', '--epochs', '2', '--epochs', '3', '--out', 'x'], /--epochs is given more than once/],
-    [['train', '--out', 'x', '-h'], /unexpected argument\(s\): '-h'/],
     [['neuron-trace', 'spec.json'], /unexpected argument\(s\): 'spec.json'/],
     [['eval', '--checkpoint', 'a', '--checkpoint', 'b'], /--checkpoint is given more than once/],
     [['experiment', '--config', 'c.json', '--out', 'o', 'extra'], /unexpected argument\(s\): 'extra'/],
     // Already handled: unknown options and bad numbers.
-    [['train', '--hiden', '4', '--out', 'x'], /unknown option\(s\): --hiden/],
+    [['train', '--hiden', '4', '--out', 'x'], /unknown option --hiden/],
+    [['train', '--optimizer', 'adamw', '--out', 'x'], /--optimizer must be adam or sgd, got 'adamw'/],
+    [['bench', 'neuron', '--mode', 'fast'], /--mode must be one of fused, composed, auto, got 'fast'/],
+    [['experiment', 'fly'], /unknown subcommand 'fly'/],
     [['train', '--lr', 'fast', '--out', 'x'], /--lr must be a number, got 'fast'/],
   ])('%j', async (argv, msg) => {
     const cwd = process.cwd();

@@ -1,3 +1,5 @@
+import { formatDuration } from '../duration';
+
 /**
  * A progress line on stderr: a bar with fields (loss, accuracy, samples/s, ETA). On a terminal it
  * redraws in place; in logs it prints a line every 10 % so CI output stays short.
@@ -28,7 +30,7 @@ export class Progress {
     const filled = Math.round(frac * width);
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
     const f = Object.entries(fields).map(([k, v]) => `${k} ${typeof v === 'number' ? fmt(v) : v}`).join('  ');
-    const line = `${this.label} ${bar} ${(100 * frac).toFixed(0).padStart(3)}%  ${f}  ${elapsed.toFixed(0)}s<${fmtTime(eta)}`;
+    const line = `${this.label} ${bar} ${(100 * frac).toFixed(0).padStart(3)}%  ${f}  ${elapsed.toFixed(0)}s<${formatDuration(eta)}`;
     if (this.tty) {
       process.stderr.write(`\r${line}\x1b[K`);
       Progress.lineOpen = true;
@@ -51,11 +53,4 @@ export class Progress {
 function fmt(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3);
-}
-
-export function fmtTime(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, '0')}m`;
 }
