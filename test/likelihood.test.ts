@@ -278,7 +278,7 @@ describe('sqsnn likelihood', () => {
     await expectUserError(['--spec', spec, '--shots', write('w.json', { counts: { '0101': 3 } })], /has 4 bits but the register c has 6 \(T·N = 6 steps × 1 IO qubit/);
     await expectUserError(['--spec', spec, '--shots', write('m.json', { counts: { '010101': 'x' } })], /non-negative integer/);
     await expectUserError(['--spec', spec, '--shots', write('o.json', { counts: { '010101': 1 }, bitOrder: 'lsb-first' }), '--bit-order', 'qiskit'], /bitOrder/);
-    await expectUserError(['--spec', spec, '--shots', 'x.json', '--bit-order', 'msb'], /--bit-order must be one of/);
+    await expectUserError(['--spec', spec, '--shots', 'x.json', '--bit-order', 'msb'], /--bit-order must be qiskit or lsb-first/);
     await expectUserError(['--spec', '-', '--shots', '-'], /both be read from stdin/);
     await expectUserError(['--spec', spec], /--shots FILE/);
     await expectUserError(['--spec', write('t.json', { ...paperJson, outcomes: paperJson.currents.map(() => [0]) }), '--shots', write('g.json', ['000000'])], /outcomes is not used here/);
