@@ -11,7 +11,7 @@ import type { Dataset } from '../src/data';
 import { Network, predict, readoutScores, validateNetworkConfig } from '../src/network';
 import { ConfigError } from '../src/neurons/registry';
 import { Rng } from '../src/random';
-import { EpochMetrics, TrainConfig, evaluate, layeredNetwork, networkFromCheckpoint, trainRun } from '../src/train';
+import { BatchProgress, EpochMetrics, TrainConfig, evaluate, layeredNetwork, networkFromCheckpoint, trainRun } from '../src/train';
 import { bandDataset, checkpointListing, copyVars, makeTmp, maxDiffNamed, removeTmp, snapshot, tinyConfig, weightsFileOf } from './fixtures-train';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -296,6 +296,125 @@ describe('trainRun: outputs, determinism, resume', () => {
     const tr = evaluate(net, ds, 'train', cfg);
     expect(tr.confusion.flat().reduce((s, v) => s + v, 0)).toBe(4);
     net.dispose();
+  });
+});
+
+describe('trainRun as a library: callbacks, abort, yielding, silence', () => {
+  test('onBatch reports each batch with running metrics that end at the epoch metrics; onEpoch follows each epoch', async () => {
+    const events: string[] = [];
+    const batches: BatchProgress[] = [];
+    const r = await trainRun(tinyConfig({ epochs: 2 }), {
+      data: DS,
+      onBatch: (p) => {
+        batches.push(p);
+        events.push(`b${p.epoch}.${p.batch}`);
+      },
+      onEpoch: (m) => events.push(`e${m.epoch}`),
+    });
+    const perEpoch = Math.ceil(DS.nTrain / 8);
+    expect(events).toEqual([1, 2].flatMap((e) => [...Array.from({ length: perEpoch }, (_, b) => `b${e}.${b + 1}`), `e${e}`]));
+    for (const p of batches) {
+      expect([p.epochs, p.batches, p.epochSamples]).toEqual([2, perEpoch, DS.nTrain]);
+      expect(p.samples).toBe(Math.min(DS.nTrain, 8 * p.batch));
+      expect(Number.isFinite(p.loss) && p.loss > 0).toBe(true);
+      expect(p.accuracy >= 0 && p.accuracy <= 1).toBe(true);
+      expect(p.samplesPerSecond).toBeGreaterThanOrEqual(0);
+    }
+    // The last batch of an epoch carries that epoch's training metrics.
+    for (const m of r.metrics) {
+      const last = batches.filter((p) => p.epoch === m.epoch).pop() as BatchProgress;
+      expect([last.loss, last.accuracy]).toEqual([m.trainLoss, m.trainAccuracy]);
+    }
+    expect(r.aborted).toBe(false);
+    r.network.dispose();
+  });
+
+  test('without checkpointDir nothing is written', async () => {
+    const cwd = process.cwd();
+    const dir = outDir();
+    fs.mkdirSync(dir);
+    process.chdir(dir);
+    try {
+      (await trainRun(tinyConfig({ epochs: 1 }), { data: DS })).network.dispose();
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  const localRule = { optimizer: { kind: 'adam' as const, lr: 0.05 }, bptt: { surrogate: 'straight-through' as const }, local: { baseline: 'running' as const } };
+  test.each([
+    ['bptt', {}],
+    ['local', { rule: 'local', ruleConfig: localRule }],
+  ] as const)('%s: an abort mid-epoch finishes the batch, writes a checkpoint, and resuming it repeats the uninterrupted run bitwise', async (_rule, over) => {
+    const cfg = tinyConfig({ epochs: 3, ...over });
+    const whole = await trainRun(cfg, { checkpointDir: outDir(), data: DS });
+    const dir = outDir();
+    const stop = new AbortController();
+    const seen: string[] = [];
+    const cut = await trainRun(cfg, {
+      checkpointDir: dir,
+      data: DS,
+      signal: stop.signal,
+      onBatch: (p) => {
+        seen.push(`${p.epoch}.${p.batch}`);
+        if (p.epoch === 2 && p.batch === 2) stop.abort();
+      },
+    });
+    expect(cut.aborted).toBe(true);
+    expect(seen[seen.length - 1]).toBe('2.2'); // the batch under way finished; no further batch ran
+    expect(cut.metrics.map((m) => m.epoch)).toEqual([1]);
+    cut.network.dispose();
+    const state = loadCheckpoint(dir).meta.state as { epoch: number; partial?: { batch: number; batches: number } };
+    expect(state.epoch).toBe(1);
+    expect(state.partial).toEqual(expect.objectContaining({ batch: 2, batches: Math.ceil(DS.nTrain / 8) }));
+    expect(metricsFile(dir).map((m) => m.epoch)).toEqual([1]);
+    const resumed = await trainRun(cfg, { checkpointDir: dir, data: DS, resume: true });
+    expect(resumed.aborted).toBe(false);
+    expect(stable(resumed.metrics)).toEqual(stable(whole.metrics));
+    expect(maxDiffNamed(copyVars(resumed.network.namedVariables()), copyVars(whole.network.namedVariables()))).toBe(0);
+    expect((loadCheckpoint(dir).meta.state as { partial?: unknown }).partial).toBeUndefined();
+    whole.network.dispose();
+    resumed.network.dispose();
+  });
+
+  test('an abort at an epoch end stops before the next epoch, with the epoch checkpoint; an aborted signal at the start trains nothing', async () => {
+    const dir = outDir();
+    const stop = new AbortController();
+    const r = await trainRun(tinyConfig({ epochs: 3 }), { checkpointDir: dir, data: DS, signal: stop.signal, onEpoch: () => stop.abort() });
+    expect(r.aborted).toBe(true);
+    expect(r.metrics.map((m) => m.epoch)).toEqual([1]);
+    expect(loadCheckpoint(dir).meta.state).toEqual(expect.objectContaining({ epoch: 1 }));
+    expect((loadCheckpoint(dir).meta.state as { partial?: unknown }).partial).toBeUndefined();
+    r.network.dispose();
+    const early = await trainRun(tinyConfig({ epochs: 3 }), { data: DS, signal: AbortSignal.abort(), onBatch: () => { throw new Error('no batch should run'); } });
+    expect([early.aborted, early.metrics.length]).toEqual([true, 0]);
+    early.network.dispose();
+  });
+
+  test('yields to the event loop between batches: a setImmediate chain keeps running during training', async () => {
+    let ticks = 0;
+    let training = true;
+    const tick = () => {
+      ticks++;
+      if (training) setImmediate(tick);
+    };
+    setImmediate(tick);
+    let batchesRun = 0;
+    const r = await trainRun(tinyConfig({ epochs: 2 }), { data: DS, onBatch: () => void batchesRun++ });
+    training = false;
+    expect(batchesRun).toBe(2 * Math.ceil(DS.nTrain / 8));
+    expect(ticks).toBeGreaterThanOrEqual(batchesRun);
+    r.network.dispose();
+  });
+
+  test('writes nothing to stderr or stdout itself', async () => {
+    const err = jest.spyOn(process.stderr, 'write');
+    const out = jest.spyOn(process.stdout, 'write');
+    const r = await trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: outDir(), data: DS });
+    expect(err).not.toHaveBeenCalled();
+    expect(out).not.toHaveBeenCalled();
+    r.network.dispose();
   });
 });
 
