@@ -49,7 +49,11 @@ export const ansatzSchema = z.union([
   z.enum(['paper', 'paper-compat']),
   z.array(gateOp),
   z.array(z.array(gateOp)),
-  z.strictObject({ type: z.literal('hardware-efficient'), layers: z.number(), entangler: z.enum(['memory-to-io', 'ring']).optional() }),
+  z.strictObject({
+    type: z.literal('hardware-efficient'),
+    layers: z.number().describe('rotation + entangling layers'),
+    entangler: z.enum(['memory-to-io', 'ring']).optional().describe('CNOTs from each memory qubit to the IO qubits, or a ring over all qubits; default memory-to-io'),
+  }),
 ]).describe('circuit of one step: "paper" (the paper\'s 2-qubit neuron), "paper-compat", a gate list (or a list of gate layers), or {"type": "hardware-efficient", "layers": L}');
 
 export const noiseSchema = z.strictObject({
@@ -63,37 +67,41 @@ export const noiseSchema = z.strictObject({
 export const neuronSpecSchema = z.strictObject({
   ioQubits: z.number().describe('IO qubits N (spikes out, currents in)'),
   memoryQubits: z.number().describe('memory qubits N_M carried between steps'),
-  ansatz: z.unknown().optional().describe('the circuit (see ansatz in the train config); default "paper"'),
+  ansatz: z.unknown().optional().describe('the circuit (see ansatz in the SQS layer options); default "paper"'),
   params: z.unknown().optional().describe('circuit angles by name, e.g. {"ent": 2.3, "in": 0.9, "mem": 1.7}'),
   currents: z.unknown().describe('input currents [T][N]: one row per step, one value per IO qubit'),
   outcomes: z.unknown().optional().describe('forced spike history [T][N] of 0/1 (neuron-grad; not for export-qasm or likelihood)'),
   noise: noiseSchema.optional(),
   seed: z.number().optional().describe('seed of sampled outcomes; default 0'),
-});
+}).describe('One SQS neuron and its input: `sqsnn neuron-trace`, `neuron-grad`, `export-qasm` and `likelihood --spec FILE` (an array of specs with the same T is a layer for export-qasm and likelihood).');
 
 /** An SQS layer; other kinds (lif, qlif, prob, …) check their own options when built. */
-const sqsLayer = z.strictObject({
+export const sqsLayerSchema = z.strictObject({
   // sqs or sqs-compat (same options)
   neuron: z.literal('sqs'),
-  size: int(1),
+  size: int(1).describe('neurons in the layer'),
   ioQubits: int(1).optional().describe('IO qubits per neuron; default 1'),
   memoryQubits: int(0).optional().describe('memory qubits per neuron; default 1'),
   ansatz: ansatzSchema.optional(),
   path: z.enum(['dense', 'gates']).optional().describe('simulate with the dense step unitary or gate by gate; default: chosen by size'),
   /** θ initialisation (src/neurons/init.ts). */
   init: z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('normal'), mean: z.number().optional(), std: z.number().min(0).optional() }),
-    z.strictObject({ kind: z.literal('uniform'), low: z.number().optional(), high: z.number().optional() }),
-    z.strictObject({ kind: z.literal('authors-local'), jitter: z.number().min(0).optional(), mirror: z.boolean().optional() }),
+    z.strictObject({ kind: z.literal('normal'), mean: z.number().optional().describe('mean; default 0'), std: z.number().min(0).optional().describe('standard deviation; default 0.1') }),
+    z.strictObject({ kind: z.literal('uniform'), low: z.number().optional().describe('lower end; default 0'), high: z.number().optional().describe('upper end (excluded); default 2π') }),
+    z.strictObject({
+      kind: z.literal('authors-local'),
+      jitter: z.number().min(0).optional().describe("spread around the authors' local-rule angles; default 0.05"),
+      mirror: z.boolean().optional().describe('neuron 2k+1 copies neuron 2k with θ_mem + π; default false'),
+    }),
   ]).optional().describe('initial circuit angles θ; default: the recipe\'s (src/recipes.ts)'),
-  memory: z.enum(['quantum', 'reset', 'measured']).optional().describe('what the memory qubits carry between steps: the quantum state (default), nothing (reset), or the measured outcome'),
-});
+  memory: z.enum(['quantum', 'reset', 'measured']).optional().describe('what the memory qubits carry between steps: the quantum state, nothing (reset), or the measured outcome; default quantum'),
+}).describe('An SQS layer of `network.layers`; `neuron` is "sqs" or "sqs-compat" (the same options). Other kinds (lif, qlif, prob, …) check their own options when built.');
 export const layerSchema = z.looseObject({
   neuron: z.string().describe('neuron kind: sqs, sqs-compat, qlif, lif, prob, …'),
   size: int(1).describe('neurons in the layer'),
 }).describe('one layer; SQS layers also take ioQubits, memoryQubits, ansatz, path, init, memory; other kinds their own options').superRefine((layer, ctx) => {
   if (!hasCircuitAngles(layer.neuron)) return;
-  const r = sqsLayer.safeParse({ ...layer, neuron: 'sqs' });
+  const r = sqsLayerSchema.safeParse({ ...layer, neuron: 'sqs' });
   if (!r.success) for (const issue of r.error.issues) ctx.addIssue(asCustom(issue));
 });
 
@@ -169,51 +177,51 @@ export const trainConfigSchema = z.strictObject({
   limitTest: int(1).optional().describe('use the first N test samples; default: all'),
   evalBatch: int(1).optional().describe(`samples per evaluation batch; default ${t.evalBatch}`),
   validation: z.number().gt(0).lt(1).optional().describe('hold out this fraction of the training set and report its accuracy per epoch'),
-});
+}).describe('`sqsnn train --config FILE`: any field of a training run; flags given on the command line override it. Give `network` for any architecture, or `hidden` sizes for layers of one neuron kind.');
 
 /** A learning-rate grid searched on a validation split (src/experiment.ts, TuneSpec). */
 const tuneSchema = z.strictObject({
-  lr: z.array(positive).min(1),
-  validation: z.number().gt(0).lt(1).optional(),
-  seeds: z.array(z.number().int()).min(1).optional(),
-});
+  lr: z.array(positive).min(1).describe('learning rates to try'),
+  validation: z.number().gt(0).lt(1).optional().describe('fraction of the training set held out for validation; default 0.1'),
+  seeds: z.array(z.number().int()).min(1).optional().describe("seeds of the tuning runs; default: the grid's seeds"),
+}).describe('a learning-rate grid searched on a validation split carved from the training set');
 
 const experimentModelSchema = z.strictObject({
-  name: z.string(),
-  neuron: z.looseObject({ neuron: z.string() }),
-  rules: z.array(z.string()).optional(),
-  lr: positive.optional(),
-  tune: tuneSchema.optional(),
-  optimizer: z.enum(['adam', 'sgd']).optional(),
-  surrogate: z.enum(['straight-through', 'pq']).optional(),
-  logitScale: z.number().optional(),
-  clipNorm: z.number().min(0).optional(),
+  name: z.string().describe('label in tables and plots'),
+  neuron: z.looseObject({ neuron: z.string().describe('neuron kind: sqs, sqs-compat, qlif, lif, prob, …') }).describe('neuron options for every layer, e.g. {"neuron": "sqs", "memoryQubits": 1}'),
+  rules: z.array(z.string()).optional().describe('learning rules to run this model with; default ["bptt"]'),
+  lr: positive.optional().describe("fixed learning rate (ignored when the model is tuned); default: the recipe's (src/recipes.ts)"),
+  tune: tuneSchema.optional().describe("learning-rate grid for this model (overrides the grid's tune)"),
+  optimizer: z.enum(['adam', 'sgd']).optional().describe("optimizer; default: the recipe's"),
+  surrogate: z.enum(['straight-through', 'pq']).optional().describe("BPTT surrogate gradient; default: the recipe's"),
+  logitScale: z.number().optional().describe("scale of the output logits; default: the recipe's"),
+  clipNorm: z.number().min(0).optional().describe("global gradient-norm clip (0 = off); default: the recipe's"),
   local: localRuleSchema.optional(),
-  skip: z.array(z.tuple([z.number().int(), z.number().int()])).optional(),
-  datasets: z.array(z.string()).optional(),
+  skip: z.array(z.tuple([z.number().int(), z.number().int()])).optional().describe('skip connections, as in a network config (e.g. [[-1, 1]]: input → output)'),
+  datasets: z.array(z.string()).optional().describe('restrict to these dataset labels; default: all'),
 });
 
 const experimentDatasetSchema = z.strictObject({
-  dataset: z.string(),
-  label: z.string().optional(),
-  encoding: encodingSchema.optional(),
-  steps: int(1),
-  epochs: int(1),
-  batch: int(1),
-  limitTrain: int(1).optional(),
-  limitTest: int(1).optional(),
-  budgets: z.array(positive).optional(),
-  hiddenLayers: int(1).optional(),
+  dataset: z.string().describe('dataset name (mnist, fashion-mnist, mnist-1v7-16, …) or idx:DIR'),
+  label: z.string().optional().describe('label in tables and plots; default: the name, plus "-events" for event encoding'),
+  encoding: encodingSchema.optional().describe('images → spike trains; default {"kind": "rate", "pMax": 0.5}'),
+  steps: int(1).describe('time steps T per sample'),
+  epochs: int(1).describe('passes over the training set'),
+  batch: int(1).describe('samples per update'),
+  limitTrain: int(1).optional().describe('use the first N training samples; default: all'),
+  limitTest: int(1).optional().describe('use the first N test samples; default: all'),
+  budgets: z.array(positive).optional().describe("parameter budgets for this dataset; default: the grid's"),
+  hiddenLayers: int(1).optional().describe("hidden layers (the template's relative sizes are kept when resizing); default 1"),
 });
 
 /** `sqsnn experiment --config FILE`. */
 export const experimentConfigSchema = z.strictObject({
-  models: z.array(experimentModelSchema).min(1),
-  datasets: z.array(experimentDatasetSchema).min(1),
-  budgets: z.array(positive),
-  seeds: z.array(z.number().int()).min(1),
-  tune: tuneSchema.optional(),
-});
+  models: z.array(experimentModelSchema).min(1).describe('the models (neuron kinds and their training options)'),
+  datasets: z.array(experimentDatasetSchema).min(1).describe('the datasets and how each is trained'),
+  budgets: z.array(positive).describe('parameter budgets: each network is sized to each budget'),
+  seeds: z.array(z.number().int()).min(1).describe('one run per seed'),
+  tune: tuneSchema.optional().describe('learning-rate grid for every model without its own tune'),
+}).describe('`sqsnn experiment --config FILE`: a grid of models × datasets × budgets × rules × seeds, each cell one training run.');
 
 /**
  * `likelihood --shots`: {"counts"} or {"shots"/"memory"} (+ "bitOrder"), or a plain list of
@@ -221,14 +229,14 @@ export const experimentConfigSchema = z.strictObject({
  * knows the register.
  */
 export const deviceRecordsSchema = z.union([
-  z.array(z.unknown()),
+  z.array(z.unknown()).describe('a list of bitstrings, one per shot'),
   z.strictObject({
-    counts: z.unknown().optional(),
-    shots: z.unknown().optional(),
-    memory: z.unknown().optional(),
-    bitOrder: z.unknown().optional(),
+    counts: z.unknown().optional().describe('{"bitstring": count} (as Qiskit returns)'),
+    shots: z.unknown().optional().describe('a list of bitstrings, one per shot'),
+    memory: z.unknown().optional().describe('the same as shots (Qiskit\'s name)'),
+    bitOrder: z.unknown().optional().describe('"qiskit" (the last character is c[0]) or "lsb-first"; default qiskit'),
   }),
-]);
+]).describe('`sqsnn likelihood --shots FILE`: spike records of the register c of the program `sqsnn export-qasm` wrote; widths and bit orders are checked against the neuron(s).');
 
 export const SCHEMAS = {
   'train-config': trainConfigSchema,
