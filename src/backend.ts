@@ -80,7 +80,7 @@ export async function initBackend(requested?: string): Promise<BackendReport> {
       await tf.ready();
       for (const other of BACKEND_PREFERENCE)
         if (other !== name && !skipped.some((s) => s.backend.startsWith(other)))
-          skipped.push({ backend: other, reason: want ? `--backend ${want} was requested` : `${name} is preferred` });
+          skipped.push({ backend: other, reason: want ? `backend ${want} was requested` : `${name} is preferred` });
       report = { backend: name, tfjsVersion: tf.version.tfjs, skipped, ...(got.pkg ? { nodePackage: got.pkg } : {}) };
       return report;
     }

@@ -114,7 +114,7 @@ export function parseNeuronSpec(raw: unknown, opts: { requireOutcomes?: boolean 
 }
 
 /** Read and parse JSON from a file path, or from stdin for '-'. */
-export function readJsonInput(file: string | undefined, what = '--spec'): unknown {
+export function readJsonInput(file: string | undefined, what = 'the input'): unknown {
   if (!file) throw new SpecError(`${what} FILE is required (use - for stdin)`);
   let text: string;
   try {
