@@ -1,4 +1,5 @@
 import { formatDuration } from '../duration';
+import type { BatchProgress } from '../train';
 
 /**
  * A progress line on stderr: a bar with fields (loss, accuracy, samples/s, ETA). On a terminal it
@@ -53,4 +54,28 @@ export class Progress {
 function fmt(v: number): string {
   if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(3);
+}
+
+/**
+ * Progress bars drawn from trainRun's onBatch reports: one bar per epoch, labelled and keyed by
+ * `scope` too (e.g. "cell 3 ", so that a grid's cells get their own bars).
+ */
+export function batchProgress(quiet: boolean): { draw: (p: BatchProgress, scope?: string) => void; end: () => void } {
+  let bar: Progress | undefined;
+  let key = '';
+  const end = () => {
+    bar?.done();
+    bar = undefined;
+  };
+  const draw = (p: BatchProgress, scope = '') => {
+    const k = `${scope}epoch ${p.epoch}/${p.epochs}`;
+    if (k !== key || !bar) {
+      end();
+      key = k;
+      bar = new Progress(k, p.epochSamples, quiet);
+    }
+    bar.update(p.samples, { loss: p.loss, acc: p.accuracy, 'samples/s': p.samplesPerSecond });
+    if (p.batch === p.batches) end();
+  };
+  return { draw, end };
 }

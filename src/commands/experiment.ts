@@ -8,8 +8,8 @@ import { Command, Option } from 'commander';
 import { initBackend } from '../backend';
 import { watchInterrupts } from '../cli/interrupt';
 import { backendOption, checkNumber, choiceOption, jsonOption, numberOption, runCommand, stringOption, UsageError } from '../cli/options';
-import { Progress } from '../cli/progress';
-import { cellNetwork, CellSpec, datasetCache, expandGrid, ExperimentConfig, ExperimentError, ExperimentOptions, Phase, PHASES, prepareOutDir, readExperiment, runExperiment } from '../experiment';
+import { batchProgress } from '../cli/progress';
+import { cellNetwork, CellSpec, datasetCache, expandGrid, ExperimentConfig, ExperimentError, Phase, PHASES, prepareOutDir, readExperiment, runExperiment } from '../experiment';
 import { checkDatasetNames } from '../experiment-check';
 import { cellStatus, writeReport } from '../experiment-report';
 import { cliPath, submitSlurm, writeSlurmScripts } from '../experiment-slurm';
@@ -194,29 +194,6 @@ function runChildren(dir: string, o: RunOptions, phase: Phase, jobs: number, sig
   );
 }
 
-/** A progress bar per cell, drawn from runExperiment's onBatch. */
-function cellProgress(quiet: boolean): { onBatch: NonNullable<ExperimentOptions['onBatch']>; end: () => void } {
-  let bar: Progress | undefined;
-  let key = '';
-  const end = () => {
-    bar?.done();
-    bar = undefined;
-  };
-  return {
-    onBatch: (cell, p) => {
-      const k = `${cell.index}/${p.epoch}`;
-      if (k !== key) {
-        end();
-        key = k;
-        bar = new Progress(`cell ${cell.index} epoch ${p.epoch}/${p.epochs}`, p.epochSamples, quiet);
-      }
-      bar?.update(p.samples, { loss: p.loss, acc: p.accuracy, 'samples/s': p.samplesPerSecond });
-      if (p.batch === p.batches) end();
-    },
-    end,
-  };
-}
-
 async function runCells(o: RunOptions): Promise<void> {
   const dir = requireOut(o);
   const cfg = loadConfig(o.config, dir);
@@ -244,10 +221,10 @@ async function runCells(o: RunOptions): Promise<void> {
     }
     const backend = await initBackend(o.backend);
     err(`sqsnn experiment: ${chosen.length} of ${cells.length} cells, backend ${backend.backend}, results in ${dir}`);
-    const progress = cellProgress(Boolean(o.quiet));
+    const progress = batchProgress(Boolean(o.quiet));
     let results;
     try {
-      results = await runExperiment(cfg, dir, { select, report, waitForOthers: o.wait, log: err, onBatch: progress.onBatch, signal: interrupts.signal });
+      results = await runExperiment(cfg, dir, { select, report, waitForOthers: o.wait, log: err, onBatch: (cell, p) => progress.draw(p, `cell ${cell.index} `), signal: interrupts.signal });
     } finally {
       progress.end();
     }

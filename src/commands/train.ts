@@ -9,7 +9,7 @@ import { initBackend } from '../backend';
 import { CheckpointError, hasCheckpoint, loadCheckpoint } from '../checkpoint';
 import { trainInterruptLine, watchInterrupts } from '../cli/interrupt';
 import { allowed, backendOption, choiceOption, givenFlags, jsonOption, listOption, numberOption, runCommand, stringOption, UsageError } from '../cli/options';
-import { Progress } from '../cli/progress';
+import { batchProgress } from '../cli/progress';
 import { loadDataset } from '../data';
 import { Encoding, inputFeatures } from '../inputs';
 import '../learn/local';
@@ -21,7 +21,7 @@ import { hasCircuitAngles, recipeFor } from '../recipes';
 import { lockRunFolder } from '../run-folder';
 import { LOCAL_RULE_DEFAULTS, TRAIN_DEFAULTS, trainConfigSchema, validate } from '../schemas';
 import { readJsonInput } from '../spec';
-import { BatchProgress, EpochMetrics, TrainConfig, layeredNetwork, trainRun } from '../train';
+import { EpochMetrics, TrainConfig, layeredNetwork, trainRun } from '../train';
 
 /** The parsed flags of `sqsnn train` (commander's attribute names). */
 export interface TrainOptions {
@@ -221,28 +221,6 @@ function describeInit(init: unknown): string {
   return `authors-local ±${r.jitter}${r.mirror ? ' mirrored' : ''}`;
 }
 
-/** A progress bar per epoch, drawn from trainRun's onBatch. */
-function progressDrawer(quiet: boolean): { onBatch: (p: BatchProgress) => void; end: () => void } {
-  let bar: Progress | undefined;
-  let epoch = 0;
-  const end = () => {
-    bar?.done();
-    bar = undefined;
-  };
-  return {
-    onBatch: (p) => {
-      if (p.epoch !== epoch) {
-        end();
-        epoch = p.epoch;
-        bar = new Progress(`epoch ${p.epoch}/${p.epochs}`, p.epochSamples, quiet);
-      }
-      bar?.update(p.samples, { loss: p.loss, acc: p.accuracy, 'samples/s': p.samplesPerSecond });
-      if (p.batch === p.batches) end();
-    },
-    end,
-  };
-}
-
 const epochLine = (m: EpochMetrics) =>
   `epoch ${m.epoch}: train loss ${m.trainLoss.toFixed(4)}, train acc ${(100 * m.trainAccuracy).toFixed(2)}%, test acc ${(100 * m.testAccuracy).toFixed(2)}%, ${m.seconds.toFixed(1)} s (${m.samplesPerSecond.toFixed(0)} samples/s), ${m.parameters} parameters`;
 
@@ -267,14 +245,14 @@ async function train(o: TrainOptions, cmd: Command): Promise<void> {
   log(`recipe: ${describeRecipe(cfg)} (defaults: ${recipeFor(cfg.network.layers[0].neuron, cfg.rule).source} in src/recipes.ts; given: ${given.length ? given.join(' ') : 'none'})`);
   const lock = lockRunFolder(out, 'sqsnn train');
   const interrupts = watchInterrupts((signal) => trainInterruptLine(signal, out), lock.release);
-  const progress = progressDrawer(quiet);
+  const progress = batchProgress(quiet);
   let res;
   try {
     res = await trainRun(cfg, {
       checkpointDir: out,
       resume: o.resume,
       signal: interrupts.signal,
-      onBatch: progress.onBatch,
+      onBatch: (p) => progress.draw(p),
       onEpoch: (m) => log(epochLine(m)),
     });
   } finally {
