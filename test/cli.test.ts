@@ -6,7 +6,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { Command } from 'commander';
 import { setupBackend } from './helpers';
+import { buildProgram } from '../src/cli';
+import { optionDefault } from '../src/cli/options';
+import { packageVersion } from '../src/paths';
 import { CHECKPOINT_FILE, loadCheckpoint } from '../src/checkpoint';
 import type { TrainConfig } from '../src/train';
 import { CliResult, IDX_NAMES, bandDataset, idxBytes, makeTmp, removeTmp, runCli, snapshot, weightsFileOf, writeIdxDataset } from './fixtures-train';
@@ -355,6 +359,53 @@ describe('sqsnn train: an existing checkpoint is never overwritten by a refused 
     const dir = fresh('none');
     expectUserError(await runCli(['train', '--dataset', `idx:${idxDir}`, ...BASE, '--out', dir, '--resume']), 'train', dir, /no checkpoint/);
     expect(fs.existsSync(dir)).toBe(false);
+  });
+});
+
+describe('sqsnn help, --version, info --json', () => {
+  /** Every command path: ['train'], ['bench', 'neuron'], … */
+  function commandPaths(cmd: Command, prefix: string[] = []): { path: string[]; cmd: Command }[] {
+    return cmd.commands.filter((c) => c.name() !== 'help').flatMap((c) => [{ path: [...prefix, c.name()], cmd: c }, ...commandPaths(c, [...prefix, c.name()])]);
+  }
+
+  test('every command and subcommand: --help and -h exit 0 and list each flag with its meaning and default', async () => {
+    const paths = commandPaths(buildProgram());
+    expect(paths.map((p) => p.path.join(' '))).toEqual(expect.arrayContaining(['train', 'eval', 'bench neuron', 'bench train', 'bench local', 'experiment plan', 'experiment run', 'experiment slurm', 'experiment report', 'info']));
+    for (const { path: p, cmd } of paths) {
+      const long = await runCli([...p, '--help']);
+      expect({ p, code: long.code, stderr: long.stderr }).toEqual({ p, code: 0, stderr: '' });
+      expect(long.stdout).toMatch(new RegExp(`^Usage: sqsnn ${p.join(' ')} `));
+      const flat = long.stdout.replace(/\s+/g, ' ');
+      for (const o of cmd.options) {
+        expect(flat).toContain(`${o.flags} ${o.description.replace(/\s+/g, ' ')}`);
+        const d = optionDefault(o);
+        if (d !== undefined) expect(flat).toContain(`default: ${d}`);
+      }
+      expect((await runCli([...p, '-h'])).stdout).toBe(long.stdout);
+    }
+  });
+
+  test('-h among other flags shows help and runs nothing', async () => {
+    const out = fresh('help');
+    const r = await runCli(['train', '--dataset', `idx:${idxDir}`, '--out', out, '-h']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: sqsnn train /);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test('--version prints the package version; info --json is one JSON object', async () => {
+    const v = await runCli(['--version']);
+    expect(v).toEqual({ code: 0, stdout: packageVersion() + '\n', stderr: '' });
+    const info = await runCli(['info', '--json']);
+    expect(info.code).toBe(0);
+    expect(JSON.parse(info.stdout)).toEqual(expect.objectContaining({ sqsnn: packageVersion(), backend: expect.any(String), node: process.version }));
+  });
+
+  test('no command: the usage on stderr and exit 2', async () => {
+    const r = await runCli([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^Usage: sqsnn <command> \[options\]/);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(/^sqsnn: name a command: train, eval, /);
   });
 });
 

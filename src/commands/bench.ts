@@ -1,10 +1,6 @@
 /**
- * `sqsnn bench <name>`: throughput benchmarks.
- *
- *   sqsnn bench neuron [--batch B --neurons H --T T --memory-qubits M --io-qubits N --backend X
- *                       --mode fused|composed|auto --reps R --warmup W --inputs mixed|spikes|continuous
- *                       --uniforms seed|tensor --no-baseline] [--json]
- *   sqsnn bench neuron --scan [--max-memory-qubits 10 --max-seconds 5 --no-largest] [--json]
+ * `sqsnn bench neuron|train|local`: throughput benchmarks, each a commander subcommand with its own
+ * --help (every flag, its meaning and default; docs/cli.md).
  */
 import { Command, Option } from 'commander';
 import { backendOption, choiceOption, jsonOption, numberOption, runCommand, UsageError } from '../cli/options';
