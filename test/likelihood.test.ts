@@ -272,7 +272,7 @@ describe('sqsnn likelihood', () => {
     const expectUserError = async (argv: string[], msg: RegExp) => {
       const e = await capture(() => run(argv)).then(() => null, (x) => x);
       expect(e).toBeInstanceOf(Error);
-      expect(isUserError(e) || e.constructor.name === 'UsageError').toBe(true);
+      expect(isUserError(e)).toBe(true); // UsageError is an SqsnnError too
       expect(e.message).toMatch(msg);
     };
     await expectUserError(['--spec', spec, '--shots', write('w.json', { counts: { '0101': 3 } })], /has 4 bits but the register c has 6 \(T·N = 6 steps × 1 IO qubit/);
