@@ -3,7 +3,7 @@
  * memory-budget stop of the largest-register search, usage errors. No timing thresholds.
  */
 import { largestRegister, runMemoryScan, runNeuronBench } from '../bench/neuron';
-import { shutdownFusedThreads } from '../kernels/fused';
+import { shutdownSqsStepThreads } from '../kernels/sqs-step';
 import { UsageError } from '../src/args';
 import { run } from '../src/commands/bench';
 import { tf } from './helpers';
@@ -11,7 +11,7 @@ import { tf } from './helpers';
 const tiny = { batch: 6, neurons: 4, T: 2, reps: 1, warmup: 0 };
 
 afterAll(async () => {
-  await shutdownFusedThreads();
+  await shutdownSqsStepThreads();
 });
 
 describe.each(['wasm', 'cpu'])('bench on %s', (backend) => {

@@ -1,23 +1,27 @@
 /**
- * The fused SQS step kernel (kernels/fused.ts) against the composed `sqsStep`: the same op, two
- * implementations. Random circuits from the gate registry, random memory states and angles, on the
- * `cpu` and `wasm` backends, with worker threads off and on (a zero work threshold forces the hand-off
- * even for these small tensors). No timing assertions.
+ * The SQS-step op (kernels/sqs-step) on its fused forward path against the composed `sqsStep`: the
+ * same op, two implementations. Random circuits from the gate registry, random memory states and
+ * angles, on the `cpu` and `wasm` backends, with worker threads off and on (a zero work threshold
+ * forces the hand-off even for these small tensors), the unrolled and the general loops; and the
+ * op's choice of path. No timing assertions.
  */
 import seedrandom from 'seedrandom';
 import { Circuit, CircuitSpec, GateOp, compileCircuit, occurrenceAngles, paperCircuit } from '../kernels/circuit';
 import { Complex } from '../kernels/complex';
 import { circuitUnitary } from '../kernels/evolve';
 import {
-  FUSED_KERNEL_NAME,
-  FusedStepOutput,
+  SQS_STEP_KERNELS,
+  SqsStepOutput,
   composedStep,
-  fusedSqsStep,
+  configureSqsStep,
   fusedSupported,
-  fusedThreadInfo,
   seededUniforms,
-  shutdownFusedThreads,
-} from '../kernels/fused';
+  shutdownSqsStepThreads,
+  sqsStepOp,
+  sqsStepPath,
+  sqsStepThreadInfo,
+  withSqsStepOptions,
+} from '../kernels/sqs-step';
 import { GATES, GateName } from '../kernels/gates';
 import { sqsStep } from '../kernels/statevector';
 import { initBackend } from '../src/backend';
@@ -25,16 +29,23 @@ import { maxAbsDiff, tf } from './helpers';
 
 type Tensor = tf.Tensor;
 
-const savedEnv = { threads: process.env.SQSNN_THREADS, minWork: process.env.SQSNN_THREAD_MIN_WORK };
+type FusedStepOutput = SqsStepOutput;
+const fusedSqsStep = sqsStepOp;
+const FUSED_KERNEL_NAME = SQS_STEP_KERNELS.forward;
+
+let savedOptions: ReturnType<typeof configureSqsStep> | null = null;
 function setThreads(on: boolean): void {
-  process.env.SQSNN_THREADS = on ? '2' : '1';
-  process.env.SQSNN_THREAD_MIN_WORK = '0';
+  const before = configureSqsStep({ threads: on ? 2 : 1, minWork: 0 });
+  savedOptions ??= before;
 }
 afterAll(async () => {
-  for (const [k, v] of [['SQSNN_THREADS', savedEnv.threads], ['SQSNN_THREAD_MIN_WORK', savedEnv.minWork]] as const)
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  await shutdownFusedThreads();
+  if (savedOptions) configureSqsStep(savedOptions);
+  await shutdownSqsStepThreads();
+});
+
+test('importing the op registers no kernel: the op registers its kernels on first use', () => {
+  expect(tf.getKernel(FUSED_KERNEL_NAME, 'cpu')).toBeUndefined();
+  expect(tf.getKernel(SQS_STEP_KERNELS.backward, 'wasm')).toBeUndefined();
 });
 
 /** A random circuit over the whole gate registry (every gate kind, random qubits). */
@@ -205,7 +216,10 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
   });
   afterAll(() => disposeCases());
 
-  test('the kernel is registered for both CPU backends; fusedSupported', () => {
+  test('after a first step the kernels are registered for both CPU backends; fusedSupported', () => {
+    const c = sharedCase(1, 1, 0);
+    disposeOut(fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 1 }));
+    for (const name of Object.values(SQS_STEP_KERNELS)) for (const b of ['cpu', 'wasm']) expect(tf.getKernel(name, b)).toBeDefined();
     expect(tf.getKernel(FUSED_KERNEL_NAME, 'cpu')).toBeDefined();
     expect(tf.getKernel(FUSED_KERNEL_NAME, 'wasm')).toBeDefined();
     expect(fusedSupported(4, backendName)).toBe(true);
@@ -229,7 +243,11 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
         const o = sqsStep({ circuit: c.circuit, unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
         return { probs: o.probs, oneHot: o.oneHot, mem: o.mem, prob: o.prob } as any;
       }) as unknown as FusedStepOutput;
-      expect(fusedThreadInfo().lastThreadsUsed).toBe(threads ? 2 : 1);
+      // With threads on, the pool really ran the rows on a worker (a real worker file, also under coverage).
+      const info = sqsStepThreadInfo();
+      expect(info.lastError).toBeNull();
+      expect(info.broken).toBe(false);
+      expect(info.lastThreadsUsed).toBe(threads ? 2 : 1);
       expect(fused.oneHot.shape).toEqual([c.rows, k, c.batch]);
       expectClose(fused, ref);
       // Both outcomes occur (the draws are not degenerate).
@@ -353,7 +371,7 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     disposeCase(c);
   });
 
-  test('under a gradient tape fusedSqsStep runs the composed ops, so gradients flow', () => {
+  test('under a gradient tape the op takes the fused backward (N = 1), so gradients flow and equal the composed ones', () => {
     const c = sharedCase(1, 1, 0);
     const u = tf.fill([c.rows, c.batch], 0.5);
     const loss = (step: typeof fusedSqsStep) => (uRe: Tensor) => {
@@ -362,9 +380,52 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     };
     const g = tf.grad(loss(fusedSqsStep))(c.unitary.re);
     const ref = tf.grad(loss(composedStep))(c.unitary.re);
-    expect(maxAbsDiff(g.dataSync(), ref.dataSync())).toBeLessThan(1e-6);
+    expect(maxAbsDiff(g.dataSync(), ref.dataSync())).toBeLessThan(1e-5);
     expect(Math.max(...Array.from(g.dataSync(), Math.abs))).toBeGreaterThan(1e-3);
-    tf.dispose([u, g, ref]);
+    // With the fused backward switched off, the composed ops run under the tape: the same gradient.
+    const off = withSqsStepOptions({ fusedGrad: false }, () => tf.grad(loss(fusedSqsStep))(c.unitary.re));
+    expect(maxAbsDiff(off.dataSync(), ref.dataSync())).toBeLessThan(1e-6);
+    tf.dispose([u, g, ref, off]);
+  });
+
+  test('the op picks its path by tape, backend, size and N', () => {
+    const c = sharedCase(1, 1, 0);
+    const c2 = sharedCase(2, 1, 12);
+    const u = tf.fill([c.rows, c.batch], 0.5);
+    const input = { unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u };
+    const input2 = { unitary: c2.unitary, mem: c2.mem, phi: c2.phi, uniforms: u };
+    const onTape = (x: Parameters<typeof sqsStepPath>[0]) => {
+      let path = '';
+      const g = tf.grad((re: Tensor) => {
+        path = sqsStepPath({ ...x, unitary: { re, im: (x.unitary as Complex).im } });
+        return tf.sum(re);
+      })((x.unitary as Complex).re);
+      g.dispose();
+      return path;
+    };
+    expect(sqsStepPath(input)).toBe('fused');
+    expect(sqsStepPath(input2)).toBe('fused');
+    expect(onTape(input)).toBe('fused-grad');
+    expect(onTape(input2)).toBe('composed'); // the fused backward is for N = 1
+    expect(onTape({ ...input, uniforms: undefined, seed: 3 })).toBe('composed');
+    expect(withSqsStepOptions({ fusedGrad: false }, () => onTape(input))).toBe('composed');
+    expect(sqsStepPath({ circuit: c.circuit, angles: tf.zeros([c.rows, 3]), mem: c.mem, phi: c.phi, uniforms: u })).toBe('composed');
+    u.dispose();
+  });
+
+  test('the general loop equals the unrolled N = 1 loops (specialise off), sampled and forced', () => {
+    for (const [n, m, gates] of [[1, 1, 0], [1, 2, 12], [1, 3, 16]] as const) {
+      const c = sharedCase(n, m, gates);
+      const forced = safeForced(c.probs, c.rows, 2, c.batch, seedrandom(`g${m}`));
+      for (const outcome of [{ seed: 77 }, { forced }]) {
+        const a = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, ...outcome });
+        const b = withSqsStepOptions({ specialise: false }, () => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, ...outcome }));
+        expectClose(a, b, 1e-6);
+        disposeOut(a, 'forced' in outcome);
+        disposeOut(b, 'forced' in outcome);
+      }
+      forced.dispose();
+    }
   });
 
   test('input checks', () => {

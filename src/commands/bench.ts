@@ -3,7 +3,7 @@
  *
  *   sqsnn bench neuron [--batch B --neurons H --T T --memory-qubits M --io-qubits N --backend X
  *                       --mode fused|composed|auto --reps R --warmup W --inputs mixed|spikes|continuous
- *                       --uniforms seed|tensor --no-baseline] [--json]
+ *                       --uniforms seed|tensor --no-baseline --generic] [--json]
  *   sqsnn bench neuron --scan [--max-memory-qubits 10 --max-seconds 5 --no-largest] [--json]
  */
 import { bool, checkKnown, num, parseArgs, Parsed, str, UsageError } from '../args';
@@ -15,9 +15,9 @@ import { BenchInputs, BenchMode, LargestRegister, NeuronBenchResult, runMemorySc
 
 const NEURON_FLAGS = [
   'batch', 'neurons', 'T', 'memory-qubits', 'io-qubits', 'backend', 'mode', 'reps', 'warmup', 'inputs', 'uniforms',
-  'no-baseline', 'json', 'scan', 'max-memory-qubits', 'max-seconds', 'no-largest', 'largest-batch', 'seed',
+  'no-baseline', 'json', 'scan', 'max-memory-qubits', 'max-seconds', 'no-largest', 'largest-batch', 'seed', 'generic',
 ];
-const BOOLEAN_FLAGS = ['json', 'scan', 'no-baseline', 'no-largest'];
+const BOOLEAN_FLAGS = ['json', 'scan', 'no-baseline', 'no-largest', 'generic'];
 
 const SUBCOMMANDS: Record<string, { summary: string; run: (argv: string[]) => Promise<void> }> = {
   neuron: { summary: 'neuron-steps per second of one SQS step (fused kernel vs composed ops); --scan over N_M', run: benchNeuron },
@@ -31,10 +31,12 @@ function usage(): string {
     '',
     'sqsnn bench neuron [--batch 256 --neurons 1000 --T 5 --memory-qubits 1 --io-qubits 1 --backend cpu|wasm|tensorflow',
     '                    --mode fused|composed|auto --reps 7 --warmup 2 --inputs mixed|spikes|continuous',
-    '                    --uniforms seed|tensor --no-baseline --seed 1] [--json]',
+    '                    --uniforms seed|tensor --no-baseline --seed 1 --generic] [--json]',
+    '                    --generic: also time the fused kernel with its general loop only (no unrolled N = 1 loops)',
     'sqsnn bench neuron --scan [--max-memory-qubits 10 --max-seconds 5 --no-largest --largest-batch 1] [--json]',
     'sqsnn bench train [--backend cpu|wasm|tensorflow --batch 256 --hidden 1000 --T 5 --reps 4 --warmup 1 --lr 5e-4 --seed 1',
-    '                   --no-baseline --counts] [--json]',
+    '                   --no-baseline --counts --generic] [--json]',
+    '                   --generic: also time the fused path with the general loops only (no unrolled D = 4 loops)',
   ];
   return `usage: sqsnn bench <benchmark> [options]\n\nbenchmarks:\n${rows.join('\n')}\n${neuron.join('\n')}`;
 }
@@ -116,6 +118,7 @@ async function benchNeuron(argv: string[]): Promise<void> {
     uniforms: choice(p, 'uniforms', ['seed', 'tensor'] as const, 'seed'),
     baseline: !bool(p, 'no-baseline'),
     seed: num(p, 'seed', 1, { integer: true }),
+    generic: bool(p, 'generic'),
   }).catch((e) => {
     // Configuration errors are the user's, not bugs.
     if (/fused kernel does not run/.test((e as Error).message)) throw new UsageError((e as Error).message);
@@ -145,6 +148,11 @@ export function neuronReport(r: NeuronBenchResult): string {
     lines.push(
       `  ${r.baseline.path.padEnd(15)} ${fmtRate(r.baseline.neuronStepsPerSecond).padStart(9)} neuron-steps/s  ${r.baseline.msPerStep.toFixed(2).padStart(8)} ms/step  (baseline, same process)`,
       `  speedup ×${(r.speedup as number).toFixed(1)} over the composed ops`,
+    );
+  if (r.generic)
+    lines.push(
+      `  ${'fused, generic'.padEnd(15)} ${fmtRate(r.generic.neuronStepsPerSecond).padStart(9)} neuron-steps/s  ${r.generic.msPerStep.toFixed(2).padStart(8)} ms/step  (general loop only, same process)`,
+      `  the unrolled loop is ×${(r.specialisedGain as number).toFixed(2)} the general one`,
     );
   lines.push(
     `  median of ${r.runsMs.length} runs of T steps (warm-up excluded); random draws included; tf.randomUniform [${r.neurons}, ${r.batch}] alone: ${r.randomUniformMs.toFixed(2)} ms` +
@@ -192,11 +200,11 @@ async function benchLocal(argv: string[]): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-const TRAIN_FLAGS = ['backend', 'batch', 'hidden', 'T', 'reps', 'warmup', 'lr', 'seed', 'no-baseline', 'counts', 'json'];
+const TRAIN_FLAGS = ['backend', 'batch', 'hidden', 'T', 'reps', 'warmup', 'lr', 'seed', 'no-baseline', 'counts', 'json', 'generic'];
 
 /** `sqsnn bench train [--backend B] [--counts] [--json]`. */
 async function benchTrain(argv: string[]): Promise<void> {
-  const p = parseArgs(argv, ['json', 'no-baseline', 'counts']);
+  const p = parseArgs(argv, ['json', 'no-baseline', 'counts', 'generic']);
   checkKnown(p, TRAIN_FLAGS);
   if (p.positional.length) throw new UsageError(`unexpected argument(s): ${p.positional.join(' ')}`);
   await initBackend(str(p, 'backend'));
@@ -210,6 +218,7 @@ async function benchTrain(argv: string[]): Promise<void> {
     seed: num(p, 'seed', 1, { integer: true }),
     baseline: !bool(p, 'no-baseline'),
     counts: bool(p, 'counts'),
+    generic: bool(p, 'generic'),
   });
   if (bool(p, 'json')) {
     process.stdout.write(JSON.stringify(r) + '\n');
@@ -232,7 +241,8 @@ export function trainReport(r: TrainBenchResult): string {
     row(r, `→ a 60,000-sample epoch in ${r.epochSeconds.toFixed(0)} s`),
   ];
   if (r.baseline) lines.push(row(r.baseline, '(baseline: composed autodiff, same process)'), `  speedup ×${(r.speedup as number).toFixed(2)} over composed autodiff`);
-  else if (r.path === 'composed') lines.push('  (the composed-autodiff path is the only path on this backend: it is the baseline)');
+  if (r.generic) lines.push(row({ ...r.generic, path: 'generic' }, '(fused, general loops only, same process)'), `  the unrolled loops are ×${(r.specialisedGain as number).toFixed(2)} the general ones`);
+  if (!r.baseline && r.path === 'composed') lines.push('  (the composed-autodiff path is the only path on this backend: it is the baseline)');
   lines.push(`  median of ${r.stepsMs.length} timed steps (warm-up excluded); each step encodes its batch, runs forward + backward over T, applies Adam`);
   if (r.counts) lines.push('composed path, counts per training step:', countsLine(`BPTT (${r.network}, T = ${r.T}, batch ${r.batch})`, r.counts.bptt), countsLine('local rule (256-2-2 + skip, T = 10, batch 100)', r.counts.local));
   lines.push(`  machine: ${r.cores} cores, 1-min load average ${r.loadAverage.toFixed(2)} at the start (other processes share the cores: compare ratios)`);
