@@ -5,6 +5,9 @@
  * forces the hand-off even for these small tensors), the unrolled and the general loops; and the
  * op's choice of path. No timing assertions.
  */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import seedrandom from 'seedrandom';
 import { Circuit, CircuitSpec, GateOp, compileCircuit, occurrenceAngles, paperCircuit } from '../kernels/circuit';
 import { Complex } from '../kernels/complex';
@@ -439,4 +442,56 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     tf.dispose([u, badPhi]);
     disposeCase(c);
   });
+});
+
+/** A threaded seeded step of 50 paper neurons × 64 samples, from `root` (the sources or dist/): its outputs. */
+const DIST_STEP_SCRIPT = `
+const path = require('path');
+const root = process.argv[1];
+const op = require(path.join(root, 'kernels/sqs-step'));
+const { paperCircuit, occurrenceAngles } = require(path.join(root, 'kernels/circuit'));
+const { circuitUnitary } = require(path.join(root, 'kernels/evolve'));
+const { tf } = require(path.join(root, 'kernels/tf'));
+(async () => {
+  await tf.setBackend('cpu');
+  op.configureSqsStep({ threads: 2, minWork: 0 });
+  const c = paperCircuit();
+  const theta = tf.tensor2d(Float32Array.from({ length: 50 * c.paramNames.length }, (_, i) => Math.sin(i)), [50, c.paramNames.length]);
+  const unitary = circuitUnitary(c, occurrenceAngles(c, theta));
+  const mem = { re: tf.concat([tf.ones([50, 1, 64]), tf.zeros([50, 1, 64])], 1), im: tf.zeros([50, 2, 64]) };
+  const phi = tf.tensor3d(Float32Array.from({ length: 50 * 64 }, (_, i) => (i % 3) * Math.abs(Math.cos(i))), [50, 1, 64]);
+  const out = op.sqsStepOp({ unitary, mem, phi, seed: 5 });
+  const info = op.sqsStepThreadInfo();
+  process.stdout.write(JSON.stringify({ threads: info.lastThreadsUsed, error: info.lastError, oneHot: Array.from(out.oneHot.dataSync()), memRe: Array.from(out.mem.re.dataSync()) }));
+  await op.shutdownSqsStepThreads();
+})();
+`;
+
+const DIST = path.join(__dirname, '..', 'dist');
+const distBuilt = fs.existsSync(path.join(DIST, 'kernels', 'sqs-step', 'worker.js'));
+// CI builds dist/ before the tests; a local run without a build skips this one.
+(distBuilt ? test : test.skip)('from the compiled package (dist/), the pool starts worker.js, and the step equals the sources\' one', async () => {
+  await initBackend('cpu');
+  const run = spawnSync(process.execPath, ['-e', DIST_STEP_SCRIPT, DIST], { encoding: 'utf8', timeout: 60000 });
+  expect(run.status).toBe(0);
+  const fromDist = JSON.parse(run.stdout);
+  expect(fromDist.error).toBeNull();
+  expect(fromDist.threads).toBe(2);
+  // The same script from the sources in this process (ts-jest), on one thread: bit-identical.
+  const saved = configureSqsStep({ threads: 1 });
+  try {
+    const c = paperCircuit();
+    const got = tf.tidy(() => {
+      const theta = tf.tensor2d(Float32Array.from({ length: 50 * c.paramNames.length }, (_, i) => Math.sin(i)), [50, c.paramNames.length]);
+      const unitary = circuitUnitary(c, occurrenceAngles(c, theta));
+      const mem = { re: tf.concat([tf.ones([50, 1, 64]), tf.zeros([50, 1, 64])], 1), im: tf.zeros([50, 2, 64]) };
+      const phi = tf.tensor3d(Float32Array.from({ length: 50 * 64 }, (_, i) => (i % 3) * Math.abs(Math.cos(i))), [50, 1, 64]);
+      const out = sqsStepOp({ unitary, mem, phi, seed: 5 });
+      return [Array.from(out.oneHot.dataSync()), Array.from(out.mem.re.dataSync())];
+    });
+    expect(got[0]).toEqual(fromDist.oneHot);
+    expect(got[1]).toEqual(fromDist.memRe);
+  } finally {
+    configureSqsStep(saved);
+  }
 });
