@@ -25,6 +25,7 @@ import {
   sqsStepThreadInfo,
   withSqsStepOptions,
 } from '../kernels/sqs-step';
+import { optionsFromEnv, sqsStepOptions } from '../kernels/sqs-step/options';
 import { GATES, GateName } from '../kernels/gates';
 import { sqsStep } from '../kernels/statevector';
 import { initBackend } from '../src/backend';
@@ -49,6 +50,33 @@ afterAll(async () => {
 test('importing the op registers no kernel: the op registers its kernels on first use', () => {
   expect(tf.getKernel(FUSED_KERNEL_NAME, 'cpu')).toBeUndefined();
   expect(tf.getKernel(SQS_STEP_KERNELS.backward, 'wasm')).toBeUndefined();
+});
+
+test('options: the environment is read once, at first use; configureSqsStep changes them and checks its input', () => {
+  expect(optionsFromEnv({ SQSNN_THREADS: '3', SQSNN_THREAD_MIN_WORK: '100', SQSNN_FUSED_GRAD: '0', SQSNN_GENERIC_LOOPS: '1' })).toEqual({
+    threads: 3,
+    minWork: 100,
+    fusedGrad: false,
+    specialise: false,
+  });
+  const defaults = optionsFromEnv({ SQSNN_THREADS: 'many', SQSNN_THREAD_MIN_WORK: '-1' });
+  expect(defaults.threads).toBeGreaterThanOrEqual(1);
+  expect(defaults.minWork).toBe(1 << 19);
+  expect(defaults.fusedGrad).toBe(true);
+  expect(defaults.specialise).toBe(true);
+  const first = sqsStepOptions();
+  const saved = process.env.SQSNN_FUSED_GRAD;
+  process.env.SQSNN_FUSED_GRAD = first.fusedGrad ? '0' : '1';
+  try {
+    expect(sqsStepOptions()).toEqual(first);
+  } finally {
+    if (saved === undefined) delete process.env.SQSNN_FUSED_GRAD;
+    else process.env.SQSNN_FUSED_GRAD = saved;
+  }
+  expect(() => configureSqsStep({ threads: 0 })).toThrow(/threads/);
+  expect(() => configureSqsStep({ minWork: -1 })).toThrow(/minWork/);
+  expect(withSqsStepOptions({ specialise: !first.specialise }, () => sqsStepOptions().specialise)).toBe(!first.specialise);
+  expect(sqsStepOptions()).toEqual(first);
 });
 
 /** A random circuit over the whole gate registry (every gate kind, random qubits). */
