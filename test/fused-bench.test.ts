@@ -45,6 +45,15 @@ describe.each(['wasm', 'cpu'])('bench on %s', (backend) => {
   });
 });
 
+test('--generic: the fused path is timed again with the general loops only, in the same process', async () => {
+  const r = await runNeuronBench({ ...tiny, backend: 'wasm', baseline: false, generic: true });
+  expect(r.path).toBe('fused');
+  expect(r.generic?.path).toBe('fused');
+  expect(r.specialisedGain).toBeCloseTo(r.neuronStepsPerSecond / (r.generic as { neuronStepsPerSecond: number }).neuronStepsPerSecond, 6);
+  const plain = await runNeuronBench({ ...tiny, backend: 'wasm', baseline: false });
+  expect(plain.generic).toBeUndefined();
+});
+
 test('N_M scan rows and the largest-register search stopped by the memory budget', async () => {
   const rows: number[] = [];
   const res = await runMemoryScan({ backend: 'wasm', maxMemoryQubits: 2, batch: 4, neurons: 3, T: 1, reps: 1, largest: false, onRow: (r) => rows.push(r.memoryQubits) });
