@@ -25,10 +25,6 @@ import { Rng } from '../src/random';
 import { maxAbsDiff, setupBackend, tf } from './helpers';
 
 type Tensor = tf.Tensor;
-type FusedGradOutput = SqsStepOutput;
-const FUSED_GRAD_SAMPLED_KERNEL = SQS_STEP_KERNELS.tapedSampled;
-const FUSED_GRAD_FORCED_KERNEL = SQS_STEP_KERNELS.tapedForced;
-const FUSED_GRAD_BACKWARD_KERNEL = SQS_STEP_KERNELS.backward;
 
 let initialBackend = '';
 beforeAll(async () => {
@@ -119,7 +115,7 @@ function disposeCase(c: Case): void {
   for (const w of c.w) tf.dispose([w.probs, w.re, w.im, w.prob]);
 }
 
-type StepFn = (x: { unitary: Complex; mem: Complex; phi: Tensor; uniforms?: Tensor; forced?: Tensor }) => FusedGradOutput;
+type StepFn = (x: { unitary: Complex; mem: Complex; phi: Tensor; uniforms?: Tensor; forced?: Tensor }) => SqsStepOutput;
 
 const fusedFn = (c: Case): StepFn => (x) => sqsStepOp({ ...x, circuit: c.circuit });
 const composedFn = (c: Case): StepFn => (x) => {
@@ -262,9 +258,9 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
         gradients(c, fusedFn(c), 'sampled', 1, 'all');
         gradients(c, fusedFn(c), 'forced', 1, 'all');
       });
-      expect(names).toContain(FUSED_GRAD_SAMPLED_KERNEL);
-      expect(names).toContain(FUSED_GRAD_FORCED_KERNEL);
-      expect(names.filter((n) => n === FUSED_GRAD_BACKWARD_KERNEL).length).toBe(2);
+      expect(names).toContain(SQS_STEP_KERNELS.tapedSampled);
+      expect(names).toContain(SQS_STEP_KERNELS.tapedForced);
+      expect(names.filter((n) => n === SQS_STEP_KERNELS.backward).length).toBe(2);
       expect(names).not.toContain('BatchMatMul');
     });
     disposeCase(c);
@@ -305,9 +301,9 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
         const fusedKernels = kernelsRun(() => (a = run(true, surrogate)));
         const composedKernels = kernelsRun(() => (b = run(false, surrogate)));
         // Both layers, every step, take the fused kernels with the switch on, and never with it off.
-        expect(fusedKernels.filter((n) => n === FUSED_GRAD_BACKWARD_KERNEL).length).toBe(2 * T);
-        expect(composedKernels).not.toContain(FUSED_GRAD_BACKWARD_KERNEL);
-        expect(composedKernels).not.toContain(FUSED_GRAD_SAMPLED_KERNEL);
+        expect(fusedKernels.filter((n) => n === SQS_STEP_KERNELS.backward).length).toBe(2 * T);
+        expect(composedKernels).not.toContain(SQS_STEP_KERNELS.backward);
+        expect(composedKernels).not.toContain(SQS_STEP_KERNELS.tapedSampled);
         expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
         for (const k of Object.keys(b)) expectRelClose(`${backendName} ${label} ${surrogate} ${k}`, a[k], b[k], 1e-4);
         expect(maxAbs(b['layer.0.theta'])).toBeGreaterThan(1e-6);

@@ -33,10 +33,6 @@ import { maxAbsDiff, tf } from './helpers';
 
 type Tensor = tf.Tensor;
 
-type FusedStepOutput = SqsStepOutput;
-const fusedSqsStep = sqsStepOp;
-const FUSED_KERNEL_NAME = SQS_STEP_KERNELS.forward;
-
 let savedOptions: ReturnType<typeof configureSqsStep> | null = null;
 function setThreads(on: boolean): void {
   const before = configureSqsStep({ threads: on ? 2 : 1, minWork: 0 });
@@ -48,7 +44,7 @@ afterAll(async () => {
 });
 
 test('importing the op registers no kernel: the op registers its kernels on first use', () => {
-  expect(tf.getKernel(FUSED_KERNEL_NAME, 'cpu')).toBeUndefined();
+  expect(tf.getKernel(SQS_STEP_KERNELS.forward, 'cpu')).toBeUndefined();
   expect(tf.getKernel(SQS_STEP_KERNELS.backward, 'wasm')).toBeUndefined();
 });
 
@@ -177,7 +173,7 @@ function disposeCases(): void {
   for (const c of cases.values()) disposeCase(c);
   cases.clear();
 }
-function disposeOut(o: FusedStepOutput, keepOneHot = false): void {
+function disposeOut(o: SqsStepOutput, keepOneHot = false): void {
   tf.dispose([o.probs, o.prob, o.mem.re, o.mem.im]);
   if (!keepOneHot) o.oneHot.dispose();
 }
@@ -217,7 +213,7 @@ function safeForced(probs: Float32Array, rows: number, k: number, batch: number,
   return tf.tensor3d(f, [rows, k, batch]);
 }
 
-function expectClose(a: FusedStepOutput, b: { probs: Tensor; oneHot: Tensor; mem: Complex; prob: Tensor }, tol = 1e-5): void {
+function expectClose(a: SqsStepOutput, b: { probs: Tensor; oneHot: Tensor; mem: Complex; prob: Tensor }, tol = 1e-5): void {
   expect(a.probs.shape).toEqual(b.probs.shape);
   expect(a.mem.re.shape).toEqual(b.mem.re.shape);
   expect(a.prob.shape).toEqual(b.prob.shape);
@@ -249,10 +245,10 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
 
   test('after a first step the kernels are registered for both CPU backends; fusedSupported', () => {
     const c = sharedCase(1, 1, 0);
-    disposeOut(fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 1 }));
+    disposeOut(sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 1 }));
     for (const name of Object.values(SQS_STEP_KERNELS)) for (const b of ['cpu', 'wasm']) expect(tf.getKernel(name, b)).toBeDefined();
-    expect(tf.getKernel(FUSED_KERNEL_NAME, 'cpu')).toBeDefined();
-    expect(tf.getKernel(FUSED_KERNEL_NAME, 'wasm')).toBeDefined();
+    expect(tf.getKernel(SQS_STEP_KERNELS.forward, 'cpu')).toBeDefined();
+    expect(tf.getKernel(SQS_STEP_KERNELS.forward, 'wasm')).toBeDefined();
     expect(fusedSupported(4, backendName)).toBe(true);
     expect(fusedSupported(paperCircuit())).toBe(true);
     expect(fusedSupported(64, 'cpu')).toBe(true);
@@ -269,11 +265,11 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
       const c = sharedCase(n, m, gates);
       const k = 2 ** n;
       const u = safeUniforms(c.probs, c.rows, k, c.batch, rng);
-      const fused = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
+      const fused = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
       const ref = tf.tidy(() => {
         const o = sqsStep({ circuit: c.circuit, unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
         return { probs: o.probs, oneHot: o.oneHot, mem: o.mem, prob: o.prob } as any;
-      }) as unknown as FusedStepOutput;
+      }) as unknown as SqsStepOutput;
       // With threads on, the pool really ran the rows on a worker (a real worker file, also under coverage).
       const info = sqsStepThreadInfo();
       expect(info.lastError).toBeNull();
@@ -294,12 +290,12 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
       const c = sharedCase(n, m, gates);
       const k = 2 ** n;
       const forced = safeForced(c.probs, c.rows, k, c.batch, rng);
-      const fused = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, forced });
+      const fused = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, forced });
       expect(fused.oneHot).toBe(forced); // as sqsStep: the forced tensor itself
       const ref = tf.tidy(() => {
         const o = sqsStep({ circuit: c.circuit, unitary: c.unitary, mem: c.mem, phi: c.phi, forced });
         return { probs: o.probs, oneHot: o.oneHot, mem: o.mem, prob: o.prob } as any;
-      }) as unknown as FusedStepOutput;
+      }) as unknown as SqsStepOutput;
       expectClose(fused, ref);
       disposeOut(fused, true);
       disposeOut(ref, true);
@@ -313,7 +309,7 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     ])('N=%i M=%i: seeded draws = composed step on seededUniforms, independent of threading', (n, m, gates) => {
       const c = sharedCase(n, m, gates);
       const k = 2 ** n;
-      const fused = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345 });
+      const fused = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345 });
       const ref = composedStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345, circuit: c.circuit });
       // Outcomes agree except where u·Σp lies within float rounding of a cdf value.
       const probs = ref.probs.dataSync();
@@ -342,7 +338,7 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
       if (mismatches === 0) expectClose(fused, ref);
       // The same seed gives bit-identical results with the other threading setting.
       setThreads(!threads);
-      const other = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345 });
+      const other = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345 });
       setThreads(threads);
       expect(maxAbsDiff(other.oneHot.dataSync(), a)).toBe(0);
       expect(maxAbsDiff(other.mem.re.dataSync(), fused.mem.re.dataSync())).toBe(0);
@@ -364,10 +360,10 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
         const u = t % 3 === 0 ? tf.randomUniform([17, 33], 0, 1, 'float32', t) : undefined;
         const o =
           t % 3 === 0
-            ? fusedSqsStep({ unitary: c.unitary, mem, phi: c.phi, uniforms: u })
+            ? sqsStepOp({ unitary: c.unitary, mem, phi: c.phi, uniforms: u })
             : t % 3 === 1
-              ? fusedSqsStep({ unitary: c.unitary, mem, phi: c.phi, seed: t })
-              : fusedSqsStep({ unitary: c.unitary, mem, phi: c.phi, forced });
+              ? sqsStepOp({ unitary: c.unitary, mem, phi: c.phi, seed: t })
+              : sqsStepOp({ unitary: c.unitary, mem, phi: c.phi, forced });
         u?.dispose();
         tf.dispose([o.probs, o.prob, mem.re, mem.im]);
         if (o.oneHot !== forced) o.oneHot.dispose();
@@ -384,17 +380,17 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     });
   });
 
-  test('above D = 64 fusedSqsStep runs the composed ops (and leaks nothing)', () => {
+  test('above D = 64 the op runs the composed ops (and leaks nothing)', () => {
     const c = makeCase(1, 6, 2, 3, 77, 12);
     expect(fusedSupported(c.circuit)).toBe(false);
     const u = tf.tensor2d([0.1, 0.5, 0.9, 0.3, 0.7, 0.2], [2, 3]);
     const before = tf.memory().numTensors;
-    const a = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
+    const a = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
     expect(tf.memory().numTensors).toBe(before + 5);
     const b = tf.tidy(() => {
       const o = sqsStep({ circuit: c.circuit, unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
       return { probs: o.probs, oneHot: o.oneHot, mem: o.mem, prob: o.prob } as any;
-    }) as unknown as FusedStepOutput;
+    }) as unknown as SqsStepOutput;
     expectClose(a, b, 1e-12);
     disposeOut(a);
     disposeOut(b);
@@ -405,16 +401,16 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
   test('under a gradient tape the op takes the fused backward (N = 1), so gradients flow and equal the composed ones', () => {
     const c = sharedCase(1, 1, 0);
     const u = tf.fill([c.rows, c.batch], 0.5);
-    const loss = (step: typeof fusedSqsStep) => (uRe: Tensor) => {
+    const loss = (step: typeof sqsStepOp) => (uRe: Tensor) => {
       const o = step({ unitary: { re: uRe, im: c.unitary.im }, mem: c.mem, phi: c.phi, uniforms: u });
       return tf.add(tf.sum(tf.mul(o.probs, o.probs)), tf.sum(o.mem.re));
     };
-    const g = tf.grad(loss(fusedSqsStep))(c.unitary.re);
+    const g = tf.grad(loss(sqsStepOp))(c.unitary.re);
     const ref = tf.grad(loss(composedStep))(c.unitary.re);
     expect(maxAbsDiff(g.dataSync(), ref.dataSync())).toBeLessThan(1e-5);
     expect(Math.max(...Array.from(g.dataSync(), Math.abs))).toBeGreaterThan(1e-3);
     // With the fused backward switched off, the composed ops run under the tape: the same gradient.
-    const off = withSqsStepOptions({ fusedGrad: false }, () => tf.grad(loss(fusedSqsStep))(c.unitary.re));
+    const off = withSqsStepOptions({ fusedGrad: false }, () => tf.grad(loss(sqsStepOp))(c.unitary.re));
     expect(maxAbsDiff(off.dataSync(), ref.dataSync())).toBeLessThan(1e-6);
     tf.dispose([u, g, ref, off]);
   });
@@ -449,8 +445,8 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
       const c = sharedCase(n, m, gates);
       const forced = safeForced(c.probs, c.rows, 2, c.batch, seedrandom(`g${m}`));
       for (const outcome of [{ seed: 77 }, { forced }]) {
-        const a = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, ...outcome });
-        const b = withSqsStepOptions({ specialise: false }, () => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, ...outcome }));
+        const a = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, ...outcome });
+        const b = withSqsStepOptions({ specialise: false }, () => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, ...outcome }));
         expectClose(a, b, 1e-6);
         disposeOut(a, 'forced' in outcome);
         disposeOut(b, 'forced' in outcome);
@@ -462,11 +458,11 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
   test('input checks', () => {
     const c = makeCase(1, 1, 2, 3, 1, 0);
     const u = tf.zeros([2, 3]);
-    expect(() => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi })).toThrow(/exactly one/);
-    expect(() => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u, seed: 1 })).toThrow(/exactly one/);
-    expect(() => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 1.5 })).toThrow(/integer/);
+    expect(() => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi })).toThrow(/exactly one/);
+    expect(() => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u, seed: 1 })).toThrow(/exactly one/);
+    expect(() => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 1.5 })).toThrow(/integer/);
     const badPhi = tf.zeros([2, 2, 3]);
-    expect(() => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: badPhi, uniforms: u })).toThrow(/SqsFusedStep/);
+    expect(() => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: badPhi, uniforms: u })).toThrow(/SqsFusedStep/);
     tf.dispose([u, badPhi]);
     disposeCase(c);
   });
