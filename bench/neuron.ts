@@ -9,7 +9,7 @@ import * as os from 'os';
 import { Circuit, hardwareEfficientCircuit, occurrenceAngles, paperCircuit, CircuitError, MAX_TOTAL_QUBITS } from '../kernels/circuit';
 import { Complex, cdispose } from '../kernels/complex';
 import { applyOps, circuitUnitary, opMatrices, preferDense } from '../kernels/evolve';
-import { fusedSqsStep, fusedSupported, fusedThreadInfo } from '../kernels/fused';
+import { fusedSupported, sqsStepOp, sqsStepThreadInfo, withSqsStepOptions } from '../kernels/sqs-step';
 import { assertStepFits, MemoryBudgetError } from '../kernels/memory';
 import { collapseMemory, initialMemory, inputState, ioAmplitudes, outcomeProbabilities, sampleOneHot, sqsStep } from '../kernels/statevector';
 import { tf, Tensor } from '../kernels/tf';
@@ -37,6 +37,8 @@ export interface NeuronBenchOptions {
   baseline?: boolean;
   /** Stop timing the baseline after this many seconds (at least one timed run). */
   baselineBudgetSeconds?: number;
+  /** Also time the fused path with the general loop only (no unrolled N = 1 loops), in this process. */
+  generic?: boolean;
   seed?: number;
 }
 
@@ -67,6 +69,9 @@ export interface NeuronBenchResult extends PathTiming {
   /** Cost of one seeded tf.randomUniform([neurons, batch]) on this backend, ms. */
   randomUniformMs: number;
   baseline?: PathTiming;
+  /** The fused path with the general loop only (`generic`), and fused / generic throughput. */
+  generic?: PathTiming;
+  specialisedGain?: number;
   /** Cores, and the 1-minute load average when the run started: other processes share these cores. */
   cores: number;
   loadAverage: number;
@@ -146,10 +151,10 @@ async function timeRun(s: Setup, path: PathTiming['path'], uniforms: 'seed' | 't
     const stepSeed = seed * 1009 + t;
     let out: { probs: Tensor; oneHot: Tensor; mem: Complex; prob: Tensor };
     if (path === 'fused') {
-      if (uniforms === 'seed') out = fusedSqsStep({ unitary: s.unitary as Complex, mem, phi: s.phis[t], seed: stepSeed });
+      if (uniforms === 'seed') out = sqsStepOp({ unitary: s.unitary as Complex, mem, phi: s.phis[t], seed: stepSeed });
       else {
         const u = tf.randomUniform([rows, batch], 0, 1, 'float32', stepSeed);
-        out = fusedSqsStep({ unitary: s.unitary as Complex, mem, phi: s.phis[t], uniforms: u });
+        out = sqsStepOp({ unitary: s.unitary as Complex, mem, phi: s.phis[t], uniforms: u });
         u.dispose();
       }
     } else {
@@ -243,10 +248,12 @@ export async function runNeuronBench(opts: NeuronBenchOptions = {}): Promise<Neu
   const s = setup(o, main !== 'composed-gates' || (wantBaseline && baselinePath === 'composed-dense'));
   try {
     const timing = await timePath(s, main, o);
-    const threads = main === 'fused' ? fusedThreadInfo().lastThreadsUsed : 1;
+    const threads = main === 'fused' ? sqsStepThreadInfo().lastThreadsUsed : 1;
     let baseline: PathTiming | undefined;
     if (wantBaseline)
       baseline = await timePath(s, baselinePath, { ...o, reps: o.reps, warmup: 1, budgetSeconds: opts.baselineBudgetSeconds ?? 20 });
+    let generic: PathTiming | undefined;
+    if (opts.generic && main === 'fused') generic = await withSqsStepOptions({ specialise: false }, () => timePath(s, 'fused', o));
     const randomUniformMs = await randomUniformCost([o.neurons, o.batch]);
     return {
       ...timing,
@@ -267,6 +274,7 @@ export async function runNeuronBench(opts: NeuronBenchOptions = {}): Promise<Neu
       cores: os.cpus().length,
       loadAverage,
       ...(baseline ? { baseline, speedup: timing.neuronStepsPerSecond / baseline.neuronStepsPerSecond } : {}),
+      ...(generic ? { generic, specialisedGain: timing.neuronStepsPerSecond / generic.neuronStepsPerSecond } : {}),
     };
   } finally {
     disposeSetup(s);

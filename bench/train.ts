@@ -5,11 +5,11 @@
  * dark pixels, so ~15 % of the input spikes are ones, as on the real data. Every timed step encodes
  * its batch, runs forward and backward through all T steps, and applies the update, as `train` does.
  *
- * The baseline, timed in the same process, is the composed-autodiff path (SQSNN_FUSED_GRAD=0): the
+ * The baseline, timed in the same process, is the composed-autodiff path (option fusedGrad off): the
  * tfjs ops a GPU runs. On `tensorflow` that is the only path, so the main figure is the baseline.
  */
 import * as os from 'os';
-import { fusedGradEnabled, fusedGradSupported } from '../kernels/fused-grad';
+import { fusedGradSupported, withSqsStepOptions } from '../kernels/sqs-step';
 import { tf } from '../kernels/tf';
 import { rateEncode } from '../src/data';
 import { bpttStep } from '../src/learn/bptt';
@@ -36,6 +36,8 @@ export interface TrainBenchOptions {
   baseline?: boolean;
   /** Also count kernel launches and host syncs of one BPTT step and one local-rule step. */
   counts?: boolean;
+  /** Also time the fused path with the general loops only (no unrolled D = 4 loops), in this process. */
+  generic?: boolean;
 }
 
 export interface TrainTiming {
@@ -57,6 +59,9 @@ export interface TrainBenchResult extends TrainTiming {
   epochSeconds: number;
   baseline?: TrainTiming;
   speedup?: number;
+  /** The fused path with the general loops only (`generic`), and main / generic throughput. */
+  generic?: TrainTiming;
+  specialisedGain?: number;
   counts?: { bptt: StepCounts; local: StepCounts };
   cores: number;
   loadAverage: number;
@@ -112,16 +117,9 @@ export function bpttTrainer(o: Required<Pick<TrainBenchOptions, 'batch' | 'hidde
   };
 }
 
-/** Run `f` with the fused gradient kernels switched off (SQSNN_FUSED_GRAD=0) when `composed`. */
+/** Run `f` with the fused gradient kernels switched off when `composed`. */
 async function onPath<R>(composed: boolean, f: () => R | Promise<R>): Promise<R> {
-  const saved = process.env.SQSNN_FUSED_GRAD;
-  if (composed) process.env.SQSNN_FUSED_GRAD = '0';
-  try {
-    return await f();
-  } finally {
-    if (saved === undefined) delete process.env.SQSNN_FUSED_GRAD;
-    else process.env.SQSNN_FUSED_GRAD = saved;
-  }
+  return withSqsStepOptions(composed ? { fusedGrad: false } : {}, async () => f());
 }
 
 function timePath(o: Required<TrainBenchOptions>, path: TrainTiming['path']): Promise<TrainTiming & { density: number }> {
@@ -186,10 +184,11 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
     seed: opts.seed ?? 1,
     baseline: opts.baseline ?? true,
     counts: opts.counts ?? false,
+    generic: opts.generic ?? false,
   };
   const loadAverage = os.loadavg()[0];
   const probe = new SqsLayer({ size: 1 });
-  const fused = fusedGradEnabled() && fusedGradSupported(probe.circuit);
+  const fused = fusedGradSupported(probe.circuit);
   probe.dispose();
   const main = await timePath(o, fused ? 'fused-grad' : 'composed');
   const { density, ...timing } = main;
@@ -208,6 +207,11 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
     const { density: _unused, ...base } = await timePath(o, 'composed');
     res.baseline = base;
     res.speedup = main.samplesPerSecond / base.samplesPerSecond;
+  }
+  if (fused && o.generic) {
+    const { density: _unused, ...generic } = await withSqsStepOptions({ specialise: false }, () => timePath(o, 'fused-grad'));
+    res.generic = generic;
+    res.specialisedGain = main.samplesPerSecond / generic.samplesPerSecond;
   }
   if (o.counts) res.counts = await trainingStepCounts({ hidden: o.hidden, batch: o.batch, steps: o.steps, seed: o.seed });
   return res;

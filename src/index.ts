@@ -11,8 +11,8 @@ export { sqsStep, encodingAngles, initialMemory, outcomeProbabilities, sampleOne
 export { densityStep, densityFromPure, noiseKraus, NoiseError } from '../kernels/density';
 export type { NoiseSpec } from '../kernels/density';
 export { shiftTable, combineShifts, shotEstimate } from '../kernels/shift';
-export { fusedSqsStep, fusedSupported } from '../kernels/fused';
-export { sqsStepFusedGrad } from '../kernels/fused-grad';
+export { sqsStepOp, configureSqsStep } from '../kernels/sqs-step';
+export type { SqsStepInput, SqsStepOutput, SqsStepOptions } from '../kernels/sqs-step';
 export { synapseCurrents } from '../kernels/synapse';
 export { initBackend, currentBackend } from './backend';
 export type { BackendName, BackendReport } from './backend';

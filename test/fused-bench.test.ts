@@ -3,7 +3,7 @@
  * memory-budget stop of the largest-register search, usage errors. No timing thresholds.
  */
 import { largestRegister, runMemoryScan, runNeuronBench } from '../bench/neuron';
-import { shutdownFusedThreads } from '../kernels/fused';
+import { shutdownSqsStepThreads } from '../kernels/sqs-step';
 import { UsageError } from '../src/cli/options';
 import { run } from '../src/commands/bench';
 import { tf } from './helpers';
@@ -11,7 +11,7 @@ import { tf } from './helpers';
 const tiny = { batch: 6, neurons: 4, T: 2, reps: 1, warmup: 0 };
 
 afterAll(async () => {
-  await shutdownFusedThreads();
+  await shutdownSqsStepThreads();
 });
 
 describe.each(['wasm', 'cpu'])('bench on %s', (backend) => {
@@ -43,6 +43,15 @@ describe.each(['wasm', 'cpu'])('bench on %s', (backend) => {
     const g = await runNeuronBench({ ...tiny, backend, memoryQubits: 6, neurons: 1, batch: 2 });
     expect(g.path).toBe('composed-gates');
   });
+});
+
+test('--generic: the fused path is timed again with the general loops only, in the same process', async () => {
+  const r = await runNeuronBench({ ...tiny, backend: 'wasm', baseline: false, generic: true });
+  expect(r.path).toBe('fused');
+  expect(r.generic?.path).toBe('fused');
+  expect(r.specialisedGain).toBeCloseTo(r.neuronStepsPerSecond / (r.generic as { neuronStepsPerSecond: number }).neuronStepsPerSecond, 6);
+  const plain = await runNeuronBench({ ...tiny, backend: 'wasm', baseline: false });
+  expect(plain.generic).toBeUndefined();
 });
 
 test('N_M scan rows and the largest-register search stopped by the memory budget', async () => {

@@ -1,23 +1,22 @@
 /**
- * The differentiable fused SQS step (kernels/fused-grad.ts) against the composed `sqsStep` and its tfjs
- * autodiff: forward outputs, gradients of a random linear functional of all outputs w.r.t. U, the
- * memory and φ (sampled and forced, M = 1, 2, 3), a T = 3 chain with the memory fed forward, and
- * `bpttGradients` of small networks with the fused path on and off (SQSNN_FUSED_GRAD=0) — on the `cpu`
- * and `wasm` backends. No timing assertions.
+ * The SQS-step op under a gradient tape (kernels/sqs-step: fused forward + backward kernels) against
+ * the composed `sqsStep` and its tfjs autodiff: forward outputs, gradients of a random linear
+ * functional of all outputs w.r.t. U, the memory and φ (sampled and forced, M = 1, 2, 3), a T = 3
+ * chain with the memory fed forward, and `bpttGradients` of small networks with the fused backward on
+ * and off (option `fusedGrad`) — on the `cpu` and `wasm` backends. No timing assertions.
  */
 import seedrandom from 'seedrandom';
 import { Circuit, CircuitSpec, GateOp, compileCircuit, occurrenceAngles, paperCircuit } from '../kernels/circuit';
 import { Complex } from '../kernels/complex';
 import { circuitUnitary } from '../kernels/evolve';
 import {
-  FUSED_GRAD_BACKWARD_KERNEL,
-  FUSED_GRAD_FORCED_KERNEL,
-  FUSED_GRAD_SAMPLED_KERNEL,
-  FusedGradOutput,
+  SQS_STEP_KERNELS,
+  SqsStepOutput,
   fusedGradSupported,
-  sqsStepFusedGrad,
-} from '../kernels/fused-grad';
-import { shutdownFusedThreads } from '../kernels/fused';
+  shutdownSqsStepThreads,
+  sqsStepOp,
+  withSqsStepOptions,
+} from '../kernels/sqs-step';
 import { GATES, GateName } from '../kernels/gates';
 import { sqsStep } from '../kernels/statevector';
 import { bpttGradients } from '../src/learn/bptt';
@@ -27,27 +26,18 @@ import { maxAbsDiff, setupBackend, tf } from './helpers';
 
 type Tensor = tf.Tensor;
 
-const savedEnv = process.env.SQSNN_FUSED_GRAD;
 let initialBackend = '';
 beforeAll(async () => {
   initialBackend = await setupBackend();
 });
 afterAll(async () => {
-  if (savedEnv === undefined) delete process.env.SQSNN_FUSED_GRAD;
-  else process.env.SQSNN_FUSED_GRAD = savedEnv;
   await setupBackend(initialBackend);
-  await shutdownFusedThreads();
+  await shutdownSqsStepThreads();
 });
 
+/** Runs f with the fused backward on or off (off: the composed ops under a tape). */
 function withFused<R>(on: boolean, f: () => R): R {
-  const prev = process.env.SQSNN_FUSED_GRAD;
-  process.env.SQSNN_FUSED_GRAD = on ? '1' : '0';
-  try {
-    return f();
-  } finally {
-    if (prev === undefined) delete process.env.SQSNN_FUSED_GRAD;
-    else process.env.SQSNN_FUSED_GRAD = prev;
-  }
+  return withSqsStepOptions({ fusedGrad: on }, f);
 }
 
 /** A random circuit over the whole gate registry, with a dense first layer touching every qubit. */
@@ -125,9 +115,9 @@ function disposeCase(c: Case): void {
   for (const w of c.w) tf.dispose([w.probs, w.re, w.im, w.prob]);
 }
 
-type StepFn = (x: { unitary: Complex; mem: Complex; phi: Tensor; uniforms?: Tensor; forced?: Tensor }) => FusedGradOutput;
+type StepFn = (x: { unitary: Complex; mem: Complex; phi: Tensor; uniforms?: Tensor; forced?: Tensor }) => SqsStepOutput;
 
-const fusedFn = (c: Case): StepFn => (x) => sqsStepFusedGrad({ ...x, circuit: c.circuit });
+const fusedFn = (c: Case): StepFn => (x) => sqsStepOp({ ...x, circuit: c.circuit });
 const composedFn = (c: Case): StepFn => (x) => {
   const o = sqsStep({ circuit: c.circuit, ...x });
   return { probs: o.probs, oneHot: o.oneHot, mem: o.mem, prob: o.prob };
@@ -228,7 +218,7 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
         // Forward, one step.
         const outcome = mode === 'forced' ? { forced: c.forced[0] } : { uniforms: c.uniforms[0] };
         const got = withFused(true, () => tf.tidy(() => {
-          const f = sqsStepFusedGrad({ unitary: c.unitary, mem: c.mem, phi: c.phis[0], ...outcome, circuit: c.circuit });
+          const f = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phis[0], ...outcome, circuit: c.circuit });
           const e = sqsStep({ circuit: c.circuit, unitary: c.unitary, mem: c.mem, phi: c.phis[0], ...outcome });
           return [f.probs, f.oneHot, f.mem.re, f.mem.im, f.prob, e.probs, e.oneHot, e.mem.re, e.mem.im, e.prob].map((t) => t.dataSync() as Float32Array) as any;
         })) as unknown as Float32Array[];
@@ -251,17 +241,11 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
         disposeCase(c);
       });
 
-  test('M = 1: the unrolled backward loop equals the general one (SQSNN_FUSED_GRAD_GENERIC=1)', () => {
+  test('M = 1: the unrolled backward loop equals the general one (option specialise off)', () => {
     const c = makeCase(1, 4, 10, 3, 9);
     for (const mode of ['sampled', 'forced'] as const) {
       const a = withFused(true, () => gradients(c, fusedFn(c), mode, 3, 'all'));
-      process.env.SQSNN_FUSED_GRAD_GENERIC = '1';
-      let b: Float32Array[];
-      try {
-        b = withFused(true, () => gradients(c, fusedFn(c), mode, 3, 'all'));
-      } finally {
-        delete process.env.SQSNN_FUSED_GRAD_GENERIC;
-      }
+      const b = withSqsStepOptions({ fusedGrad: true, specialise: false }, () => gradients(c, fusedFn(c), mode, 3, 'all'));
       a.forEach((g, i) => expectRelClose(`generic vs unrolled ${mode} d/d${GRAD_NAMES[i]}`, g, b[i], 1e-5));
     }
     disposeCase(c);
@@ -274,9 +258,9 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
         gradients(c, fusedFn(c), 'sampled', 1, 'all');
         gradients(c, fusedFn(c), 'forced', 1, 'all');
       });
-      expect(names).toContain(FUSED_GRAD_SAMPLED_KERNEL);
-      expect(names).toContain(FUSED_GRAD_FORCED_KERNEL);
-      expect(names.filter((n) => n === FUSED_GRAD_BACKWARD_KERNEL).length).toBe(2);
+      expect(names).toContain(SQS_STEP_KERNELS.tapedSampled);
+      expect(names).toContain(SQS_STEP_KERNELS.tapedForced);
+      expect(names.filter((n) => n === SQS_STEP_KERNELS.backward).length).toBe(2);
       expect(names).not.toContain('BatchMatMul');
     });
     disposeCase(c);
@@ -317,9 +301,9 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
         const fusedKernels = kernelsRun(() => (a = run(true, surrogate)));
         const composedKernels = kernelsRun(() => (b = run(false, surrogate)));
         // Both layers, every step, take the fused kernels with the switch on, and never with it off.
-        expect(fusedKernels.filter((n) => n === FUSED_GRAD_BACKWARD_KERNEL).length).toBe(2 * T);
-        expect(composedKernels).not.toContain(FUSED_GRAD_BACKWARD_KERNEL);
-        expect(composedKernels).not.toContain(FUSED_GRAD_SAMPLED_KERNEL);
+        expect(fusedKernels.filter((n) => n === SQS_STEP_KERNELS.backward).length).toBe(2 * T);
+        expect(composedKernels).not.toContain(SQS_STEP_KERNELS.backward);
+        expect(composedKernels).not.toContain(SQS_STEP_KERNELS.tapedSampled);
         expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
         for (const k of Object.keys(b)) expectRelClose(`${backendName} ${label} ${surrogate} ${k}`, a[k], b[k], 1e-4);
         expect(maxAbs(b['layer.0.theta'])).toBeGreaterThan(1e-6);

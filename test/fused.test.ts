@@ -1,23 +1,31 @@
 /**
- * The fused SQS step kernel (kernels/fused.ts) against the composed `sqsStep`: the same op, two
- * implementations. Random circuits from the gate registry, random memory states and angles, on the
- * `cpu` and `wasm` backends, with worker threads off and on (a zero work threshold forces the hand-off
- * even for these small tensors). No timing assertions.
+ * The SQS-step op (kernels/sqs-step) on its fused forward path against the composed `sqsStep`: the
+ * same op, two implementations. Random circuits from the gate registry, random memory states and
+ * angles, on the `cpu` and `wasm` backends, with worker threads off and on (a zero work threshold
+ * forces the hand-off even for these small tensors), the unrolled and the general loops; and the
+ * op's choice of path. No timing assertions.
  */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import seedrandom from 'seedrandom';
 import { Circuit, CircuitSpec, GateOp, compileCircuit, occurrenceAngles, paperCircuit } from '../kernels/circuit';
 import { Complex } from '../kernels/complex';
 import { circuitUnitary } from '../kernels/evolve';
 import {
-  FUSED_KERNEL_NAME,
-  FusedStepOutput,
+  SQS_STEP_KERNELS,
+  SqsStepOutput,
   composedStep,
-  fusedSqsStep,
+  configureSqsStep,
   fusedSupported,
-  fusedThreadInfo,
   seededUniforms,
-  shutdownFusedThreads,
-} from '../kernels/fused';
+  shutdownSqsStepThreads,
+  sqsStepOp,
+  sqsStepPath,
+  sqsStepThreadInfo,
+  withSqsStepOptions,
+} from '../kernels/sqs-step';
+import { optionsFromEnv, sqsStepOptions } from '../kernels/sqs-step/options';
 import { GATES, GateName } from '../kernels/gates';
 import { sqsStep } from '../kernels/statevector';
 import { initBackend } from '../src/backend';
@@ -25,16 +33,46 @@ import { maxAbsDiff, tf } from './helpers';
 
 type Tensor = tf.Tensor;
 
-const savedEnv = { threads: process.env.SQSNN_THREADS, minWork: process.env.SQSNN_THREAD_MIN_WORK };
+let savedOptions: ReturnType<typeof configureSqsStep> | null = null;
 function setThreads(on: boolean): void {
-  process.env.SQSNN_THREADS = on ? '2' : '1';
-  process.env.SQSNN_THREAD_MIN_WORK = '0';
+  const before = configureSqsStep({ threads: on ? 2 : 1, minWork: 0 });
+  savedOptions ??= before;
 }
 afterAll(async () => {
-  for (const [k, v] of [['SQSNN_THREADS', savedEnv.threads], ['SQSNN_THREAD_MIN_WORK', savedEnv.minWork]] as const)
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  await shutdownFusedThreads();
+  if (savedOptions) configureSqsStep(savedOptions);
+  await shutdownSqsStepThreads();
+});
+
+test('importing the op registers no kernel: the op registers its kernels on first use', () => {
+  expect(tf.getKernel(SQS_STEP_KERNELS.forward, 'cpu')).toBeUndefined();
+  expect(tf.getKernel(SQS_STEP_KERNELS.backward, 'wasm')).toBeUndefined();
+});
+
+test('options: the environment is read once, at first use; configureSqsStep changes them and checks its input', () => {
+  expect(optionsFromEnv({ SQSNN_THREADS: '3', SQSNN_THREAD_MIN_WORK: '100', SQSNN_FUSED_GRAD: '0', SQSNN_GENERIC_LOOPS: '1' })).toEqual({
+    threads: 3,
+    minWork: 100,
+    fusedGrad: false,
+    specialise: false,
+  });
+  const defaults = optionsFromEnv({ SQSNN_THREADS: 'many', SQSNN_THREAD_MIN_WORK: '-1' });
+  expect(defaults.threads).toBeGreaterThanOrEqual(1);
+  expect(defaults.minWork).toBe(1 << 19);
+  expect(defaults.fusedGrad).toBe(true);
+  expect(defaults.specialise).toBe(true);
+  const first = sqsStepOptions();
+  const saved = process.env.SQSNN_FUSED_GRAD;
+  process.env.SQSNN_FUSED_GRAD = first.fusedGrad ? '0' : '1';
+  try {
+    expect(sqsStepOptions()).toEqual(first);
+  } finally {
+    if (saved === undefined) delete process.env.SQSNN_FUSED_GRAD;
+    else process.env.SQSNN_FUSED_GRAD = saved;
+  }
+  expect(() => configureSqsStep({ threads: 0 })).toThrow(/threads/);
+  expect(() => configureSqsStep({ minWork: -1 })).toThrow(/minWork/);
+  expect(withSqsStepOptions({ specialise: !first.specialise }, () => sqsStepOptions().specialise)).toBe(!first.specialise);
+  expect(sqsStepOptions()).toEqual(first);
 });
 
 /** A random circuit over the whole gate registry (every gate kind, random qubits). */
@@ -135,7 +173,7 @@ function disposeCases(): void {
   for (const c of cases.values()) disposeCase(c);
   cases.clear();
 }
-function disposeOut(o: FusedStepOutput, keepOneHot = false): void {
+function disposeOut(o: SqsStepOutput, keepOneHot = false): void {
   tf.dispose([o.probs, o.prob, o.mem.re, o.mem.im]);
   if (!keepOneHot) o.oneHot.dispose();
 }
@@ -175,7 +213,7 @@ function safeForced(probs: Float32Array, rows: number, k: number, batch: number,
   return tf.tensor3d(f, [rows, k, batch]);
 }
 
-function expectClose(a: FusedStepOutput, b: { probs: Tensor; oneHot: Tensor; mem: Complex; prob: Tensor }, tol = 1e-5): void {
+function expectClose(a: SqsStepOutput, b: { probs: Tensor; oneHot: Tensor; mem: Complex; prob: Tensor }, tol = 1e-5): void {
   expect(a.probs.shape).toEqual(b.probs.shape);
   expect(a.mem.re.shape).toEqual(b.mem.re.shape);
   expect(a.prob.shape).toEqual(b.prob.shape);
@@ -205,9 +243,12 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
   });
   afterAll(() => disposeCases());
 
-  test('the kernel is registered for both CPU backends; fusedSupported', () => {
-    expect(tf.getKernel(FUSED_KERNEL_NAME, 'cpu')).toBeDefined();
-    expect(tf.getKernel(FUSED_KERNEL_NAME, 'wasm')).toBeDefined();
+  test('after a first step the kernels are registered for both CPU backends; fusedSupported', () => {
+    const c = sharedCase(1, 1, 0);
+    disposeOut(sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 1 }));
+    for (const name of Object.values(SQS_STEP_KERNELS)) for (const b of ['cpu', 'wasm']) expect(tf.getKernel(name, b)).toBeDefined();
+    expect(tf.getKernel(SQS_STEP_KERNELS.forward, 'cpu')).toBeDefined();
+    expect(tf.getKernel(SQS_STEP_KERNELS.forward, 'wasm')).toBeDefined();
     expect(fusedSupported(4, backendName)).toBe(true);
     expect(fusedSupported(paperCircuit())).toBe(true);
     expect(fusedSupported(64, 'cpu')).toBe(true);
@@ -224,12 +265,16 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
       const c = sharedCase(n, m, gates);
       const k = 2 ** n;
       const u = safeUniforms(c.probs, c.rows, k, c.batch, rng);
-      const fused = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
+      const fused = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
       const ref = tf.tidy(() => {
         const o = sqsStep({ circuit: c.circuit, unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
         return { probs: o.probs, oneHot: o.oneHot, mem: o.mem, prob: o.prob } as any;
-      }) as unknown as FusedStepOutput;
-      expect(fusedThreadInfo().lastThreadsUsed).toBe(threads ? 2 : 1);
+      }) as unknown as SqsStepOutput;
+      // With threads on, the pool really ran the rows on a worker (a real worker file, also under coverage).
+      const info = sqsStepThreadInfo();
+      expect(info.lastError).toBeNull();
+      expect(info.broken).toBe(false);
+      expect(info.lastThreadsUsed).toBe(threads ? 2 : 1);
       expect(fused.oneHot.shape).toEqual([c.rows, k, c.batch]);
       expectClose(fused, ref);
       // Both outcomes occur (the draws are not degenerate).
@@ -245,12 +290,12 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
       const c = sharedCase(n, m, gates);
       const k = 2 ** n;
       const forced = safeForced(c.probs, c.rows, k, c.batch, rng);
-      const fused = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, forced });
+      const fused = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, forced });
       expect(fused.oneHot).toBe(forced); // as sqsStep: the forced tensor itself
       const ref = tf.tidy(() => {
         const o = sqsStep({ circuit: c.circuit, unitary: c.unitary, mem: c.mem, phi: c.phi, forced });
         return { probs: o.probs, oneHot: o.oneHot, mem: o.mem, prob: o.prob } as any;
-      }) as unknown as FusedStepOutput;
+      }) as unknown as SqsStepOutput;
       expectClose(fused, ref);
       disposeOut(fused, true);
       disposeOut(ref, true);
@@ -264,7 +309,7 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     ])('N=%i M=%i: seeded draws = composed step on seededUniforms, independent of threading', (n, m, gates) => {
       const c = sharedCase(n, m, gates);
       const k = 2 ** n;
-      const fused = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345 });
+      const fused = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345 });
       const ref = composedStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345, circuit: c.circuit });
       // Outcomes agree except where u·Σp lies within float rounding of a cdf value.
       const probs = ref.probs.dataSync();
@@ -293,7 +338,7 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
       if (mismatches === 0) expectClose(fused, ref);
       // The same seed gives bit-identical results with the other threading setting.
       setThreads(!threads);
-      const other = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345 });
+      const other = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 12345 });
       setThreads(threads);
       expect(maxAbsDiff(other.oneHot.dataSync(), a)).toBe(0);
       expect(maxAbsDiff(other.mem.re.dataSync(), fused.mem.re.dataSync())).toBe(0);
@@ -315,10 +360,10 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
         const u = t % 3 === 0 ? tf.randomUniform([17, 33], 0, 1, 'float32', t) : undefined;
         const o =
           t % 3 === 0
-            ? fusedSqsStep({ unitary: c.unitary, mem, phi: c.phi, uniforms: u })
+            ? sqsStepOp({ unitary: c.unitary, mem, phi: c.phi, uniforms: u })
             : t % 3 === 1
-              ? fusedSqsStep({ unitary: c.unitary, mem, phi: c.phi, seed: t })
-              : fusedSqsStep({ unitary: c.unitary, mem, phi: c.phi, forced });
+              ? sqsStepOp({ unitary: c.unitary, mem, phi: c.phi, seed: t })
+              : sqsStepOp({ unitary: c.unitary, mem, phi: c.phi, forced });
         u?.dispose();
         tf.dispose([o.probs, o.prob, mem.re, mem.im]);
         if (o.oneHot !== forced) o.oneHot.dispose();
@@ -335,17 +380,17 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     });
   });
 
-  test('above D = 64 fusedSqsStep runs the composed ops (and leaks nothing)', () => {
+  test('above D = 64 the op runs the composed ops (and leaks nothing)', () => {
     const c = makeCase(1, 6, 2, 3, 77, 12);
     expect(fusedSupported(c.circuit)).toBe(false);
     const u = tf.tensor2d([0.1, 0.5, 0.9, 0.3, 0.7, 0.2], [2, 3]);
     const before = tf.memory().numTensors;
-    const a = fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
+    const a = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
     expect(tf.memory().numTensors).toBe(before + 5);
     const b = tf.tidy(() => {
       const o = sqsStep({ circuit: c.circuit, unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u });
       return { probs: o.probs, oneHot: o.oneHot, mem: o.mem, prob: o.prob } as any;
-    }) as unknown as FusedStepOutput;
+    }) as unknown as SqsStepOutput;
     expectClose(a, b, 1e-12);
     disposeOut(a);
     disposeOut(b);
@@ -353,29 +398,124 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     disposeCase(c);
   });
 
-  test('under a gradient tape fusedSqsStep runs the composed ops, so gradients flow', () => {
+  test('under a gradient tape the op takes the fused backward (N = 1), so gradients flow and equal the composed ones', () => {
     const c = sharedCase(1, 1, 0);
     const u = tf.fill([c.rows, c.batch], 0.5);
-    const loss = (step: typeof fusedSqsStep) => (uRe: Tensor) => {
+    const loss = (step: typeof sqsStepOp) => (uRe: Tensor) => {
       const o = step({ unitary: { re: uRe, im: c.unitary.im }, mem: c.mem, phi: c.phi, uniforms: u });
       return tf.add(tf.sum(tf.mul(o.probs, o.probs)), tf.sum(o.mem.re));
     };
-    const g = tf.grad(loss(fusedSqsStep))(c.unitary.re);
+    const g = tf.grad(loss(sqsStepOp))(c.unitary.re);
     const ref = tf.grad(loss(composedStep))(c.unitary.re);
-    expect(maxAbsDiff(g.dataSync(), ref.dataSync())).toBeLessThan(1e-6);
+    expect(maxAbsDiff(g.dataSync(), ref.dataSync())).toBeLessThan(1e-5);
     expect(Math.max(...Array.from(g.dataSync(), Math.abs))).toBeGreaterThan(1e-3);
-    tf.dispose([u, g, ref]);
+    // With the fused backward switched off, the composed ops run under the tape: the same gradient.
+    const off = withSqsStepOptions({ fusedGrad: false }, () => tf.grad(loss(sqsStepOp))(c.unitary.re));
+    expect(maxAbsDiff(off.dataSync(), ref.dataSync())).toBeLessThan(1e-6);
+    tf.dispose([u, g, ref, off]);
+  });
+
+  test('the op picks its path by tape, backend, size and N', () => {
+    const c = sharedCase(1, 1, 0);
+    const c2 = sharedCase(2, 1, 12);
+    const u = tf.fill([c.rows, c.batch], 0.5);
+    const input = { unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u };
+    const input2 = { unitary: c2.unitary, mem: c2.mem, phi: c2.phi, uniforms: u };
+    const onTape = (x: Parameters<typeof sqsStepPath>[0]) => {
+      let path = '';
+      const g = tf.grad((re: Tensor) => {
+        path = sqsStepPath({ ...x, unitary: { re, im: (x.unitary as Complex).im } });
+        return tf.sum(re);
+      })((x.unitary as Complex).re);
+      g.dispose();
+      return path;
+    };
+    expect(sqsStepPath(input)).toBe('fused');
+    expect(sqsStepPath(input2)).toBe('fused');
+    expect(onTape(input)).toBe('fused-grad');
+    expect(onTape(input2)).toBe('composed'); // the fused backward is for N = 1
+    expect(onTape({ ...input, uniforms: undefined, seed: 3 })).toBe('composed');
+    expect(withSqsStepOptions({ fusedGrad: false }, () => onTape(input))).toBe('composed');
+    expect(sqsStepPath({ circuit: c.circuit, angles: tf.zeros([c.rows, 3]), mem: c.mem, phi: c.phi, uniforms: u })).toBe('composed');
+    u.dispose();
+  });
+
+  test('the general loop equals the unrolled N = 1 loops (specialise off), sampled and forced', () => {
+    for (const [n, m, gates] of [[1, 1, 0], [1, 2, 12], [1, 3, 16]] as const) {
+      const c = sharedCase(n, m, gates);
+      const forced = safeForced(c.probs, c.rows, 2, c.batch, seedrandom(`g${m}`));
+      for (const outcome of [{ seed: 77 }, { forced }]) {
+        const a = sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, ...outcome });
+        const b = withSqsStepOptions({ specialise: false }, () => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, ...outcome }));
+        expectClose(a, b, 1e-6);
+        disposeOut(a, 'forced' in outcome);
+        disposeOut(b, 'forced' in outcome);
+      }
+      forced.dispose();
+    }
   });
 
   test('input checks', () => {
     const c = makeCase(1, 1, 2, 3, 1, 0);
     const u = tf.zeros([2, 3]);
-    expect(() => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi })).toThrow(/exactly one/);
-    expect(() => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u, seed: 1 })).toThrow(/exactly one/);
-    expect(() => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 1.5 })).toThrow(/integer/);
+    expect(() => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi })).toThrow(/exactly one/);
+    expect(() => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, uniforms: u, seed: 1 })).toThrow(/exactly one/);
+    expect(() => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: c.phi, seed: 1.5 })).toThrow(/integer/);
     const badPhi = tf.zeros([2, 2, 3]);
-    expect(() => fusedSqsStep({ unitary: c.unitary, mem: c.mem, phi: badPhi, uniforms: u })).toThrow(/SqsFusedStep/);
+    expect(() => sqsStepOp({ unitary: c.unitary, mem: c.mem, phi: badPhi, uniforms: u })).toThrow(/SqsFusedStep/);
     tf.dispose([u, badPhi]);
     disposeCase(c);
   });
+});
+
+/** A threaded seeded step of 50 paper neurons × 64 samples, from `root` (the sources or dist/): its outputs. */
+const DIST_STEP_SCRIPT = `
+const path = require('path');
+const root = process.argv[1];
+const op = require(path.join(root, 'kernels/sqs-step'));
+const { paperCircuit, occurrenceAngles } = require(path.join(root, 'kernels/circuit'));
+const { circuitUnitary } = require(path.join(root, 'kernels/evolve'));
+const { tf } = require(path.join(root, 'kernels/tf'));
+(async () => {
+  await tf.setBackend('cpu');
+  op.configureSqsStep({ threads: 2, minWork: 0 });
+  const c = paperCircuit();
+  const theta = tf.tensor2d(Float32Array.from({ length: 50 * c.paramNames.length }, (_, i) => Math.sin(i)), [50, c.paramNames.length]);
+  const unitary = circuitUnitary(c, occurrenceAngles(c, theta));
+  const mem = { re: tf.concat([tf.ones([50, 1, 64]), tf.zeros([50, 1, 64])], 1), im: tf.zeros([50, 2, 64]) };
+  const phi = tf.tensor3d(Float32Array.from({ length: 50 * 64 }, (_, i) => (i % 3) * Math.abs(Math.cos(i))), [50, 1, 64]);
+  const out = op.sqsStepOp({ unitary, mem, phi, seed: 5 });
+  const info = op.sqsStepThreadInfo();
+  process.stdout.write(JSON.stringify({ threads: info.lastThreadsUsed, error: info.lastError, oneHot: Array.from(out.oneHot.dataSync()), memRe: Array.from(out.mem.re.dataSync()) }));
+  await op.shutdownSqsStepThreads();
+})();
+`;
+
+const DIST = path.join(__dirname, '..', 'dist');
+const distBuilt = fs.existsSync(path.join(DIST, 'kernels', 'sqs-step', 'worker.js'));
+// CI builds dist/ before the tests; a local run without a build skips this one.
+(distBuilt ? test : test.skip)('from the compiled package (dist/), the pool starts worker.js, and the step equals the sources\' one', async () => {
+  await initBackend('cpu');
+  const run = spawnSync(process.execPath, ['-e', DIST_STEP_SCRIPT, DIST], { encoding: 'utf8', timeout: 60000 });
+  expect(run.status).toBe(0);
+  const fromDist = JSON.parse(run.stdout);
+  expect(fromDist.error).toBeNull();
+  expect(fromDist.threads).toBe(2);
+  // The same script from the sources in this process (ts-jest), on one thread: bit-identical.
+  const saved = configureSqsStep({ threads: 1 });
+  try {
+    const c = paperCircuit();
+    const got = tf.tidy(() => {
+      const theta = tf.tensor2d(Float32Array.from({ length: 50 * c.paramNames.length }, (_, i) => Math.sin(i)), [50, c.paramNames.length]);
+      const unitary = circuitUnitary(c, occurrenceAngles(c, theta));
+      const mem = { re: tf.concat([tf.ones([50, 1, 64]), tf.zeros([50, 1, 64])], 1), im: tf.zeros([50, 2, 64]) };
+      const phi = tf.tensor3d(Float32Array.from({ length: 50 * 64 }, (_, i) => (i % 3) * Math.abs(Math.cos(i))), [50, 1, 64]);
+      const out = sqsStepOp({ unitary, mem, phi, seed: 5 });
+      return [Array.from(out.oneHot.dataSync()), Array.from(out.mem.re.dataSync())];
+    });
+    expect(got[0]).toEqual(fromDist.oneHot);
+    expect(got[1]).toEqual(fromDist.memRe);
+  } finally {
+    configureSqsStep(saved);
+  }
 });

@@ -40,6 +40,7 @@ interface NeuronOptions {
   maxSeconds: number;
   largest: boolean;
   largestBatch: number;
+  generic?: boolean;
 }
 
 function benchNeuronCommand(): Command {
@@ -63,6 +64,7 @@ function benchNeuronCommand(): Command {
     .addOption(numberOption('--max-seconds <s>', 'with --scan: stop growing the register when a step takes longer', { min: 0, default: 5 }))
     .addOption(new Option('--no-largest', 'with --scan: skip the largest-register search'))
     .addOption(numberOption('--largest-batch <b>', 'with --scan: batch of the largest-register search', { integer: true, min: 1, default: 1 }))
+    .addOption(new Option('--generic', 'also time the fused kernel with its general loop only (no unrolled N = 1 loops), as a ratio'))
     .addOption(jsonOption())
     .action(benchNeuron);
 }
@@ -123,6 +125,7 @@ async function benchNeuron(o: NeuronOptions): Promise<void> {
     uniforms: o.uniforms,
     baseline: o.baseline,
     seed: o.seed,
+    generic: o.generic,
   }).catch((e) => {
     // Configuration errors are the user's, not bugs.
     if (/fused kernel does not run/.test((e as Error).message)) throw new UsageError((e as Error).message);
@@ -152,6 +155,11 @@ export function neuronReport(r: NeuronBenchResult): string {
     lines.push(
       `  ${r.baseline.path.padEnd(15)} ${fmtRate(r.baseline.neuronStepsPerSecond).padStart(9)} neuron-steps/s  ${r.baseline.msPerStep.toFixed(2).padStart(8)} ms/step  (baseline, same process)`,
       `  speedup ×${(r.speedup as number).toFixed(1)} over the composed ops`,
+    );
+  if (r.generic)
+    lines.push(
+      `  ${'fused, generic'.padEnd(15)} ${fmtRate(r.generic.neuronStepsPerSecond).padStart(9)} neuron-steps/s  ${r.generic.msPerStep.toFixed(2).padStart(8)} ms/step  (general loop only, same process)`,
+      `  the unrolled loop is ×${(r.specialisedGain as number).toFixed(2)} the general one`,
     );
   lines.push(
     `  median of ${r.runsMs.length} runs of T steps (warm-up excluded); random draws included; tf.randomUniform [${r.neurons}, ${r.batch}] alone: ${r.randomUniformMs.toFixed(2)} ms` +
@@ -238,6 +246,7 @@ interface TrainOptions {
   seed: number;
   baseline: boolean;
   counts?: boolean;
+  generic?: boolean;
   json?: boolean;
 }
 
@@ -254,6 +263,7 @@ function benchTrainCommand(): Command {
     .addOption(numberOption('--seed <k>', 'seed of the weights and inputs', { integer: true, default: 1 }))
     .addOption(new Option('--no-baseline', 'skip the composed-autodiff baseline in the same process'))
     .addOption(new Option('--counts', 'also count kernel launches and host syncs per step (BPTT and the local rule)'))
+    .addOption(new Option('--generic', 'also time the fused path with the general loops only (no unrolled D = 4 loops), as a ratio'))
     .addOption(jsonOption())
     .action(benchTrain);
 }
@@ -271,6 +281,7 @@ async function benchTrain(o: TrainOptions): Promise<void> {
     seed: o.seed,
     baseline: o.baseline,
     counts: Boolean(o.counts),
+    generic: o.generic,
   });
   if (o.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
@@ -293,7 +304,8 @@ export function trainReport(r: TrainBenchResult): string {
     row(r, `→ a 60,000-sample epoch in ${r.epochSeconds.toFixed(0)} s`),
   ];
   if (r.baseline) lines.push(row(r.baseline, '(baseline: composed autodiff, same process)'), `  speedup ×${(r.speedup as number).toFixed(2)} over composed autodiff`);
-  else if (r.path === 'composed') lines.push('  (the composed-autodiff path is the only path on this backend: it is the baseline)');
+  if (r.generic) lines.push(row({ ...r.generic, path: 'generic' }, '(fused, general loops only, same process)'), `  the unrolled loops are ×${(r.specialisedGain as number).toFixed(2)} the general ones`);
+  if (!r.baseline && r.path === 'composed') lines.push('  (the composed-autodiff path is the only path on this backend: it is the baseline)');
   lines.push(`  median of ${r.stepsMs.length} timed steps (warm-up excluded); each step encodes its batch, runs forward + backward over T, applies Adam`);
   if (r.counts) lines.push('composed path, counts per training step:', countsLine(`BPTT (${r.network}, T = ${r.T}, batch ${r.batch})`, r.counts.bptt), countsLine('local rule (256-2-2 + skip, T = 10, batch 100)', r.counts.local));
   lines.push(`  machine: ${r.cores} cores, 1-min load average ${r.loadAverage.toFixed(2)} at the start (other processes share the cores: compare ratios)`);

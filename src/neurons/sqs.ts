@@ -5,16 +5,14 @@
 import { Circuit, occurrenceAngles } from '../../kernels/circuit';
 import { Complex, crepeatRows } from '../../kernels/complex';
 import { circuitUnitary, preferDense } from '../../kernels/evolve';
-import { fusedSqsStep, fusedSupported } from '../../kernels/fused';
-import { fusedGradSupported, sqsStepFusedGrad } from '../../kernels/fused-grad';
 import { ShiftTable, combineShifts, encodingShifts, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
 import { assertFits, assertStepFits } from '../../kernels/memory';
+import { sqsStepOp } from '../../kernels/sqs-step';
 import {
   encodingAngles,
   initialMemory,
   oneHotFromBits,
   perQubit,
-  sqsStep,
   surrogateSpikes,
 } from '../../kernels/statevector';
 import { Tensor, repeatRows, tf } from '../../kernels/tf';
@@ -127,14 +125,14 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     this.checkBatch(b, prep.shifts.table.size + 2 * this.channels);
     const k = this.circuit.paramNames.length;
     const phi = encodingAngles(currents);
-    const base = this.run(prep, state.mem, currents, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) }, false);
+    const base = this.run(prep, state.mem, currents, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) });
     const oneHot = base.oneHot;
     const estimate = (p: Tensor) => shotEstimate(p, opts.shots, ctx.rng.nextSeed());
     // p(y) of the taken outcome for `copies` stacked variants (rows shift-major) of every neuron.
     const takenProb = (copies: number, unitary: Complex | undefined, angles: Tensor, phiC: Tensor): Tensor => {
       const mem = crepeatRows(state.mem, copies);
       const forced = repeatRows(oneHot, copies);
-      return tf.reshape(this.evaluate(unitary, angles, mem, phiC, { forced }, false).prob, [copies, h, b]);
+      return tf.reshape(this.evaluate(unitary, angles, mem, phiC, { forced }).prob, [copies, h, b]);
     };
     // Circuit-angle shifts: the same input through every shifted circuit, in one evaluation.
     const s = prep.shifts.table.size;
@@ -162,7 +160,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
       dLogPdCurrent: tf.mul(opts.encodingGradient === 'one-sided' ? dLogPdEncoding : tf.mul(dLogPdEncoding, active), Math.PI),
       dLogPdEncoding,
       dLogPdParams: { theta: tf.mul(dpdTheta, tf.expandDims(inv, 1)) },
-      probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }, false).prob),
+      probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }).prob),
     };
   }
 
@@ -173,7 +171,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   /** The next state after a sampled (not forced) outcome: the free-running memory. */
   private sampledState(prep: SqsPrep, mem: Complex, currents: Tensor, ctx: StepContext): SqsState {
-    const out = this.run(prep, mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) }, false);
+    const out = this.run(prep, mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) });
     return this.carry(out.mem, perQubit(out.oneHot, this.channels));
   }
 
@@ -198,24 +196,18 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     return { mem: initialMemory(this.size, this.circuit.memoryQubits, batch) };
   }
 
-  /**
-   * One step from currents, sampling (uniforms) or forced (one-hot outcomes). Outside a gradient
-   * tape, small dense registers on CPU backends take the fused kernel; everything else (autodiff,
-   * GPU backends, large registers) the composed ops. Both are held equal by tests.
-   */
-  private run(prep: SqsPrep, mem: Complex, currents: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }, differentiable = true) {
-    return this.evaluate(prep.unitary, prep.angles, mem, encodingAngles(currents), outcome, differentiable);
+  /** One step from currents, sampling (uniforms) or forced (one-hot outcomes). */
+  private run(prep: SqsPrep, mem: Complex, currents: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }) {
+    return this.evaluate(prep.unitary, prep.angles, mem, encodingAngles(currents), outcome);
   }
 
-  private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }, differentiable: boolean) {
-    if (!differentiable && unitary && fusedSupported(this.circuit)) return fusedSqsStep({ unitary, mem, phi, ...outcome });
-    // Differentiable: the fused kernels with a registered gradient (N = 1, D ≤ 64, cpu/wasm; off with SQSNN_FUSED_GRAD=0).
-    if (differentiable && unitary && fusedGradSupported(this.circuit)) return sqsStepFusedGrad({ circuit: this.circuit, unitary, mem, phi, ...outcome });
-    return sqsStep({ circuit: this.circuit, unitary, angles, mem, phi, ...outcome });
+  /** The SQS-step op picks the fused kernels or the composed ops (by tape, backend and size). */
+  private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }) {
+    return sqsStepOp({ circuit: this.circuit, unitary, angles, mem, phi, ...outcome });
   }
 
   step(prep: SqsPrep, state: SqsState, currents: Tensor, ctx: StepContext): StepResult<SqsState> {
-    const out = this.run(prep, state.mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) }, ctx.train);
+    const out = this.run(prep, state.mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) });
     const n = this.channels;
     const spikeProb = perQubit(out.probs, n);
     const bits = perQubit(out.oneHot, n);

@@ -2,7 +2,7 @@
  * On tensorflow, every neuron step runs the composed tfjs ops (what a GPU runs). They agree with the
  * float64 reference, and with the fused step kernel of the wasm backend fed the same inputs.
  */
-import { composedStep, fusedSqsStep } from '../../kernels/fused';
+import { composedStep, sqsStepOp } from '../../kernels/sqs-step';
 import { tf } from '../../kernels/tf';
 import { SqsLayer } from '../../src/neurons/sqs';
 import { pickLikely, randomCurrents, randomSpec, randomThetas, rng } from '../reference/bridge';
@@ -54,7 +54,7 @@ function stepArrays(n: number, m: number, how: 'fused' | 'composed', outcome: 's
   const k = 2 ** n;
   const forced = tf.transpose(tf.oneHot(tf.randomUniform([rows, batch], 0, k, 'int32', 8), k), [0, 2, 1]);
   const input = { unitary: prep.unitary as NonNullable<typeof prep.unitary>, mem, phi, ...(outcome === 'seed' ? { seed: 99 } : { forced: tf.cast(forced, 'float32') }) };
-  const out = how === 'fused' ? fusedSqsStep(input) : composedStep(input);
+  const out = how === 'fused' ? sqsStepOp(input) : composedStep(input);
   const arrays = {
     probs: Array.from(out.probs.dataSync()),
     oneHot: Array.from(out.oneHot.dataSync()),

@@ -1,96 +1,13 @@
 /**
- * A differentiable fused SQS step (`sqsStep` in ./statevector) for the dense path with N = 1 IO qubit
- * and any memory of D = 2·2^M ≤ 64 amplitudes, on the `cpu` and `wasm` backends.
- *
- * Forward: the fused forward kernel of ./fused (`SqsFusedStep`, worker threads included), run under two
- * kernel names of its own, `SqsFusedGradStepSampled` (uniforms) and `SqsFusedGradStepForced` (forced
- * one-hot), which carry registered tfjs gradients. Backward: `SqsFusedStepGrad`, one plain-JS loop over
- * typed arrays per row and sample that recomputes ψ from the saved inputs and returns the cotangents of
- * U (re, im), the memory (re, im) and φ from those of probs, mem' (re, im) and prob.
- *
- * Why not `tf.customGrad`: in tfjs 4.22 `customGrad` takes a single output (`value` must be a Tensor;
- * engine.customGrad asserts it), while the step has four. A registered kernel with a registered gradient
- * is tfjs' own mechanism for multi-output ops: the engine saves (clones) the inputs/outputs named in the
- * GradConfig, and passes one dy per output, zeros for outputs off the backprop path. The gradient uses
- * only its dys and those saved tensors.
- *
- * Derivation (re and im as independent reals; a complex cotangent is z̄ = ∂L/∂re + i ∂L/∂im):
- *   c = cos(φ/2), s = sin(φ/2); in[2m] = c·e_m, in[2m+1] = −i s·e_m; ψ = U·in = W·e with
- *   W[i][m] = c U[i][2m] − i s U[i][2m+1]; p_y = Σ_m |ψ[y+2m]|²; b_m = Σ_y f_y ψ[y+2m] (f the outcome
- *   one-hot); P = Σ|b|²; mem' = b/√max(P, 1e-30); prob = P.
- *   ḃ = ḡ/√P − b·Re⟨ḡ, b⟩/P^{3/2} + 2b·P̄       (ḡ = mem' cotangent, P̄ = prob cotangent; for P < 1e-30
- *                                               only ḡ·1e15 + 2b·P̄, as tf.maximum's gradient)
- *   ψ̄[y+2m] = 2 ψ[y+2m]·p̄_y + f_y ḃ_m
- *   Ū[i][2m] += c·ψ̄_i·conj(e_m),  Ū[i][2m+1] += i s·ψ̄_i·conj(e_m)   (summed over the samples)
- *   ē = W^†·ψ̄,  φ̄ = Re⟨ψ̄, W'·e⟩ with W' = ∂W/∂φ = −(s/2) U[i][2m] − i (c/2) U[i][2m+1].
- *   The one-hot (sampled or forced) and the uniforms carry no gradient.
- *
- * API: `sqsStepFusedGrad`, `fusedGradSupported`, `fusedGradEnabled` (env SQSNN_FUSED_GRAD=0 turns the
- * fused path off: every call runs the composed `sqsStep`; SQSNN_FUSED_GRAD_GENERIC=1 makes D = 4 use the
- * general backward loop instead of the unrolled one, for tests), kernel names below. Held equal to the
- * composed ops and their tfjs autodiff by test/fused-grad.test.ts.
+ * The backward compute loops of one SQS step with N = 1 IO qubit and D = 2·2^M: from the saved
+ * inputs, the outcome one-hot and the cotangents of (probs, mem', prob), the cotangents of U (re, im),
+ * the memory (re, im) and φ. ψ is recomputed per sample. Pure: no tfjs, no environment, no threads.
+ * The derivation is in ./README.md.
  */
-import { Circuit, compileCircuit } from './circuit';
-import { Complex } from './complex';
-import { FUSED_BACKENDS, FUSED_KERNEL_NAME, FUSED_MAX_DIM, fusedCore } from './fused';
-import { sqsStep } from './statevector';
-import { tf, Tensor } from './tf';
+import { TINY, sincos, trig } from './forward';
 
-export const FUSED_GRAD_SAMPLED_KERNEL = 'SqsFusedGradStepSampled';
-export const FUSED_GRAD_FORCED_KERNEL = 'SqsFusedGradStepForced';
-export const FUSED_GRAD_BACKWARD_KERNEL = 'SqsFusedStepGrad';
-
-export interface FusedGradInput {
-  /** Dense per-row unitaries U [R, D, D], D = 2·2^M, index i = y + 2m. */
-  unitary: Complex;
-  /** Memory state [R, 2^M, B]. */
-  mem: Complex;
-  /** Encoding angles φ [R, 1, B]. */
-  phi: Tensor;
-  /** Exactly one of: uniforms [R, B] in [0, 1); a forced outcome one-hot [R, 2, B]. */
-  uniforms?: Tensor;
-  forced?: Tensor;
-  /** Only for the composed fallback (its N); inferred from the shapes when absent. */
-  circuit?: Circuit;
-}
-
-export interface FusedGradOutput {
-  probs: Tensor;
-  /** Outcome one-hot [R, 2, B]; with forcing, the `forced` tensor itself (as in `sqsStep`). */
-  oneHot: Tensor;
-  mem: Complex;
-  /** Probability [R, B] of the outcome taken. */
-  prob: Tensor;
-}
-
-/** False when SQSNN_FUSED_GRAD=0 (read at every call, so tests and benchmarks can switch it). */
-export function fusedGradEnabled(): boolean {
-  const v = process.env.SQSNN_FUSED_GRAD;
-  return !(v === '0' || v === 'false' || v === 'off');
-}
-
-/**
- * Whether the fused differentiable step runs this case: N = 1, D = 2·2^M ≤ 64, backend cpu/wasm, and
- * not switched off by SQSNN_FUSED_GRAD=0. `what` is a circuit, or the dimensions { n, d }.
- */
-export function fusedGradSupported(what: Circuit | { n: number; d: number }, backendName: string = tf.getBackend()): boolean {
-  const n = 'ioQubits' in what ? what.ioQubits : what.n;
-  const d = 'dim' in what ? what.dim : what.d;
-  return (
-    fusedGradEnabled() &&
-    n === 1 &&
-    Number.isInteger(d) &&
-    d >= 2 &&
-    d <= FUSED_MAX_DIM &&
-    (FUSED_BACKENDS as readonly string[]).includes(backendName)
-  );
-}
-
-/* ------------------------------------------------------------------------------------------------ */
-/* Backward core                                                                                     */
-/* ------------------------------------------------------------------------------------------------ */
-
-interface GradJob {
+/** Arrays of one backward step: saved inputs, outcome, output cotangents, and the input cotangents written. */
+export interface BackwardJob {
   dm: number;
   b: number;
   uRe: Float32Array;
@@ -111,7 +28,6 @@ interface GradJob {
   gPhi: Float32Array;
 }
 
-const TINY = 1e-30;
 // Scratch, grown on demand (never inside the sample loop).
 let WR = new Float64Array(0); // W[i·dm + m], re
 let WI = new Float64Array(0);
@@ -153,13 +69,9 @@ function ensureScratch(D: number, dm: number): void {
   }
 }
 
-// The forward kernel's trig: [cos a, sin a] written into TRIG.
-const CORE = fusedCore();
-const TRIG = CORE.trig;
-const sincos = CORE.sincos;
 
 /** The paper neuron (N = 1, M = 1, D = 4): `gradRows` with everything in locals. */
-function gradRowsM1(J: GradJob, r0: number, r1: number): void {
+function gradRowsM1(J: BackwardJob, r0: number, r1: number): void {
   const B = J.b;
   const uRe = J.uRe, uIm = J.uIm, memRe = J.memRe, memIm = J.memIm, phi = J.phi, outcome = J.outcome;
   const dProbs = J.dProbs, dMemRe = J.dMemRe, dMemIm = J.dMemIm, dProb = J.dProb;
@@ -190,8 +102,8 @@ function gradRowsM1(J: GradJob, r0: number, r1: number): void {
       if (ph !== last) {
         last = ph;
         sincos(0.5 * ph);
-        c = TRIG[0];
-        s = TRIG[1];
+        c = trig[0];
+        s = trig[1];
         const hc = 0.5 * c, hs = 0.5 * s;
         // W = c·U[:, 2m] − i s·U[:, 2m+1]; V = ∂W/∂φ = −(s/2)·U[:, 2m] − i (c/2)·U[:, 2m+1]
         w00r = c * a00 + s * b01; w00i = c * b00 - s * a01; w01r = c * a02 + s * b03; w01i = c * b02 - s * a03;
@@ -263,7 +175,7 @@ function gradRowsM1(J: GradJob, r0: number, r1: number): void {
 }
 
 /** Cotangents of one step for rows r0..r1 (N = 1, any dm, D = 2·dm). */
-function gradRows(J: GradJob, r0: number, r1: number): void {
+function gradRows(J: BackwardJob, r0: number, r1: number): void {
   const dm = J.dm, B = J.b, D = 2 * dm;
   ensureScratch(D, dm);
   const uRe = J.uRe, uIm = J.uIm, memRe = J.memRe, memIm = J.memIm, phi = J.phi, outcome = J.outcome;
@@ -283,8 +195,8 @@ function gradRows(J: GradJob, r0: number, r1: number): void {
       if (ph !== last) {
         last = ph;
         sincos(0.5 * ph);
-        c = TRIG[0];
-        s = TRIG[1];
+        c = trig[0];
+        s = trig[1];
         const hc = 0.5 * c, hs = 0.5 * s;
         for (let i = 0; i < D; i++)
           for (let m = 0; m < dm; m++) {
@@ -391,176 +303,8 @@ function gradRows(J: GradJob, r0: number, r1: number): void {
   }
 }
 
-/* ------------------------------------------------------------------------------------------------ */
-/* tfjs kernels and gradients                                                                        */
-/* ------------------------------------------------------------------------------------------------ */
-
-interface Info {
-  dataId: object;
-  shape: number[];
-  dtype: string;
-}
-
-function size(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
-function fail(msg: string): never {
-  throw new Error(`${FUSED_GRAD_BACKWARD_KERNEL}: ${msg}`);
-}
-
-type KernelArgs = { inputs: Record<string, Info>; attrs?: Record<string, unknown>; backend: unknown };
-
-/** Forward: the `SqsFusedStep` kernel of the same backend, in mode 0 (uniforms) or 2 (forced). */
-function makeForward(backendName: string, mode: 0 | 2) {
-  return (args: KernelArgs): Info[] => {
-    const base = tf.getKernel(FUSED_KERNEL_NAME, backendName);
-    if (!base) throw new Error(`${FUSED_KERNEL_NAME} is not registered for ${backendName}`);
-    if (args.inputs.phi.shape[1] !== 1) throw new Error(`${mode === 0 ? FUSED_GRAD_SAMPLED_KERNEL : FUSED_GRAD_FORCED_KERNEL}: N must be 1`);
-    return base.kernelFunc({ inputs: args.inputs, attrs: { mode, seed: 0 }, backend: args.backend } as any) as unknown as Info[];
-  };
-}
-
-function makeBackward(backendName: string) {
-  return (args: KernelArgs): Info[] => {
-    const backend = args.backend as any;
-    const { uRe, uIm, memRe, memIm, phi, outcome, dProbs, dMemRe, dMemIm, dProb } = args.inputs;
-    const [rows, dm, b] = memRe.shape;
-    const d = 2 * dm;
-    if (phi.shape[1] !== 1) fail('N must be 1');
-    if (uRe.shape[1] !== d || uRe.shape[2] !== d || uRe.shape[0] !== rows) fail(`unitary ${JSON.stringify(uRe.shape)} is not [${rows}, ${d}, ${d}]`);
-    if (size(outcome.shape) !== rows * 2 * b || size(dProbs.shape) !== rows * 2 * b || size(dProb.shape) !== rows * b) fail('outcome/cotangent shapes');
-    if (size(dMemRe.shape) !== rows * dm * b || size(dMemIm.shape) !== rows * dm * b) fail('memory cotangent shapes');
-    const ins = [uRe, uIm, memRe, memIm, phi, outcome, dProbs, dMemRe, dMemIm, dProb];
-    for (const t of ins) if (t.dtype !== 'float32') fail(`inputs must be float32, got ${t.dtype}`);
-    const outShapes = [uRe.shape, uIm.shape, memRe.shape, memIm.shape, phi.shape];
-    let outInfos: Info[];
-    let outArrays: Float32Array[];
-    let read: (t: Info) => Float32Array;
-    if (backendName === 'wasm') {
-      // Allocate first: malloc may grow the heap, which detaches earlier views.
-      outInfos = outShapes.map((s) => backend.makeOutput(s, 'float32'));
-      outArrays = outInfos.map((t) => backend.typedArrayFromHeap(t));
-      read = (t) => backend.typedArrayFromHeap(t);
-    } else {
-      outArrays = outShapes.map((s) => new Float32Array(size(s)));
-      outInfos = outShapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outArrays[i]));
-      read = (t) => backend.readSync(t.dataId) as Float32Array;
-    }
-    const job: GradJob = {
-      dm, b,
-      uRe: read(uRe), uIm: read(uIm), memRe: read(memRe), memIm: read(memIm), phi: read(phi), outcome: read(outcome),
-      dProbs: read(dProbs), dMemRe: read(dMemRe), dMemIm: read(dMemIm), dProb: read(dProb),
-      gURe: outArrays[0], gUIm: outArrays[1], gMemRe: outArrays[2], gMemIm: outArrays[3], gPhi: outArrays[4],
-    };
-    if (dm === 2 && process.env.SQSNN_FUSED_GRAD_GENERIC !== '1') gradRowsM1(job, 0, rows);
-    else gradRows(job, 0, rows);
-    return outInfos;
-  };
-}
-
-/** Cotangents [Ū.re, Ū.im, m̄.re, m̄.im, φ̄] from the saved forward inputs, outcome and output cotangents. */
-function backward(saved: Tensor[], outcome: Tensor, dProbs: Tensor, dMemRe: Tensor, dMemIm: Tensor, dProb: Tensor): Tensor[] {
-  const [uRe, uIm, memRe, memIm, phi] = saved;
-  return tf.engine().runKernel(FUSED_GRAD_BACKWARD_KERNEL, { uRe, uIm, memRe, memIm, phi, outcome, dProbs, dMemRe, dMemIm, dProb } as any) as unknown as Tensor[];
-}
-
-function gradMap(g: Tensor[], extraName: 'uniforms' | 'forced', extraShape: number[]) {
-  return {
-    uRe: () => g[0],
-    uIm: () => g[1],
-    memRe: () => g[2],
-    memIm: () => g[3],
-    phi: () => g[4],
-    [extraName]: () => tf.zeros(extraShape),
-  };
-}
-
-let registered = false;
-function ensureRegistered(): void {
-  if (registered) return;
-  for (const name of FUSED_BACKENDS) {
-    if (!tf.getKernel(FUSED_GRAD_SAMPLED_KERNEL, name))
-      tf.registerKernel({ kernelName: FUSED_GRAD_SAMPLED_KERNEL, backendName: name, kernelFunc: makeForward(name, 0) as unknown as tf.KernelFunc });
-    if (!tf.getKernel(FUSED_GRAD_FORCED_KERNEL, name))
-      tf.registerKernel({ kernelName: FUSED_GRAD_FORCED_KERNEL, backendName: name, kernelFunc: makeForward(name, 2) as unknown as tf.KernelFunc });
-    if (!tf.getKernel(FUSED_GRAD_BACKWARD_KERNEL, name))
-      tf.registerKernel({ kernelName: FUSED_GRAD_BACKWARD_KERNEL, backendName: name, kernelFunc: makeBackward(name) as unknown as tf.KernelFunc });
-  }
-  // Sampled outputs: [probs, oneHot, memRe, memIm, prob]; the sampled one-hot is saved for the backward.
-  if (!tf.getGradient(FUSED_GRAD_SAMPLED_KERNEL))
-    tf.registerGradient({
-      kernelName: FUSED_GRAD_SAMPLED_KERNEL,
-      inputsToSave: ['uRe', 'uIm', 'memRe', 'memIm', 'phi'],
-      outputsToSave: [false, true, false, false, false],
-      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-        const [dProbs, , dMemRe, dMemIm, dProb] = dy as Tensor[];
-        const g = backward(saved, saved[5], dProbs, dMemRe, dMemIm, dProb);
-        return gradMap(g, 'uniforms', [saved[0].shape[0] as number, saved[2].shape[2] as number]);
-      },
-    });
-  // Forced outputs: [probs, memRe, memIm, prob]; the forced one-hot is a saved input.
-  if (!tf.getGradient(FUSED_GRAD_FORCED_KERNEL))
-    tf.registerGradient({
-      kernelName: FUSED_GRAD_FORCED_KERNEL,
-      inputsToSave: ['uRe', 'uIm', 'memRe', 'memIm', 'phi', 'forced'],
-      gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
-        const [dProbs, dMemRe, dMemIm, dProb] = dy as Tensor[];
-        const g = backward(saved, saved[5], dProbs, dMemRe, dMemIm, dProb);
-        return gradMap(g, 'forced', saved[5].shape);
-      },
-    });
-  registered = true;
-}
-ensureRegistered();
-
-/* ------------------------------------------------------------------------------------------------ */
-/* The op                                                                                            */
-/* ------------------------------------------------------------------------------------------------ */
-
-function shapeCircuit(x: FusedGradInput): Circuit {
-  if (x.circuit) return x.circuit;
-  const n = x.phi.shape[1] as number;
-  const m = Math.round(Math.log2(x.mem.re.shape[1] as number));
-  return compileCircuit({ ioQubits: n, memoryQubits: m, layers: [] });
-}
-
-/**
- * One differentiable SQS step, `sqsStep` semantics (psi not returned): the fused kernels with their
- * registered gradient when `fusedGradSupported`, else the composed `sqsStep` (autodiff as usual).
- */
-export function sqsStepFusedGrad(x: FusedGradInput): FusedGradOutput {
-  if ((x.uniforms === undefined) === (x.forced === undefined)) throw new Error('sqsStepFusedGrad needs exactly one of uniforms, forced');
-  const n = x.phi.shape[1] as number;
-  const d = x.unitary.re.shape[1] as number;
-  const rank3 = x.unitary.re.rank === 3 && x.mem.re.rank === 3 && x.phi.rank === 3;
-  if (!rank3 || !fusedGradSupported({ n, d }) || d !== 2 * (x.mem.re.shape[1] as number)) {
-    const out = sqsStep({ circuit: shapeCircuit(x), unitary: x.unitary, mem: x.mem, phi: x.phi, uniforms: x.uniforms, forced: x.forced });
-    return { probs: out.probs, oneHot: out.oneHot, mem: out.mem, prob: out.prob };
-  }
-  ensureRegistered();
-  const casts: Tensor[] = [];
-  const f32 = (t: Tensor): Tensor => {
-    if (t.dtype === 'float32') return t;
-    const c = tf.cast(t, 'float32');
-    casts.push(c);
-    return c;
-  };
-  const inputs: Record<string, Tensor> = {
-    uRe: f32(x.unitary.re),
-    uIm: f32(x.unitary.im),
-    memRe: f32(x.mem.re),
-    memIm: f32(x.mem.im),
-    phi: f32(x.phi),
-  };
-  if (x.forced !== undefined) {
-    inputs.forced = f32(x.forced);
-    const o = tf.engine().runKernel(FUSED_GRAD_FORCED_KERNEL, inputs as any) as unknown as Tensor[];
-    for (const c of casts) c.dispose();
-    return { probs: o[0], oneHot: x.forced, mem: { re: o[1], im: o[2] }, prob: o[3] };
-  }
-  inputs.uniforms = f32(x.uniforms as Tensor);
-  const o = tf.engine().runKernel(FUSED_GRAD_SAMPLED_KERNEL, inputs as any) as unknown as Tensor[];
-  for (const c of casts) c.dispose();
-  return { probs: o[0], oneHot: o[1], mem: { re: o[2], im: o[3] }, prob: o[4] };
+/** Cotangents of rows r0..r1: the unrolled loop for D = 4 when `specialise`, else the general one. */
+export function runBackward(J: BackwardJob, r0: number, r1: number, specialise: boolean): void {
+  if (specialise && J.dm === 2) gradRowsM1(J, r0, r1);
+  else gradRows(J, r0, r1);
 }
