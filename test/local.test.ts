@@ -250,3 +250,23 @@ test("output memory can follow the neuron's own shot instead of the forced targe
   layer.dispose();
   tf.dispose([z, target]);
 });
+
+test('with several IO qubits per output neuron, class c is the target of channel c mod N of neuron ⌊c/N⌋, as in the readout', () => {
+  // One output neuron with 2 IO qubits carries 2 classes: the rule must give it targets [H, N, B].
+  const net = new Network({ inputs: 5, layers: [{ neuron: 'sqs', size: 2, ioQubits: 2, ansatz: { type: 'hardware-efficient', layers: 1 } }] }, 4);
+  expect(net.classes).toBe(4);
+  const rule = new LocalRule(net, { optimizer: { kind: 'sgd', lr: 0.1 }, bptt: { surrogate: 'straight-through' }, local: { balance: false } });
+  tf.tidy(() => {
+    const x = tf.ones([1, 5, 4]);
+    const labels = tf.tensor1d([0, 1, 2, 3], 'int32');
+    const r = rule.estimate(x, labels, new Rng(2));
+    // The rule's loss is −log p(targets)/T: with labels 0..3 the forced one-hots are the identity
+    // over (neuron, channel) = classes; compare with log p computed here from the same layer.
+    const layer = net.layers[0];
+    const y = tf.reshape(tf.transpose(tf.oneHot(labels, 4)), [2, 2, 4]);
+    const logp = layer.stepForced(layer.prepare(), layer.initialState(4), net.currentsInto(0, [], tf.ones([5, 1, 4])), y).logProb;
+    expect(r.loss.dataSync()[0]).toBeCloseTo(-tf.mean(tf.sum(logp, 0)).dataSync()[0], 4);
+  });
+  rule.dispose();
+  net.dispose();
+});

@@ -183,7 +183,11 @@ export class LocalRule implements LearningRule {
     const ctx: StepContext = { rng, train: false, surrogate: 'straight-through' };
     const preps = net.layers.map((l) => l.prepare({ local: true }));
     let states = net.layers.map((l) => l.initialState(b));
-    const targets = outputTargets(labels, net.output.size, steps, rng, this.cfg.targetRate, this.cfg.offRate);
+    // Targets [T, H, N, B]: class c is channel c mod N of output neuron ⌊c/N⌋, as the readout counts them.
+    const targets = tf.reshape(
+      outputTargets(labels, net.classes, steps, rng, this.cfg.targetRate, this.cfg.offRate),
+      [steps, net.output.size, net.output.channels, b],
+    );
     const acc: Record<string, Tensor> = {};
     const add = (name: string, t: Tensor) => (acc[name] = acc[name] ? tf.add(acc[name], t) : t);
     let logLik: Tensor = tf.zeros([b]);
