@@ -57,13 +57,15 @@ export interface TrainOptions {
   balance?: 'on' | 'off';
   encodingGradient?: 'exact' | 'one-sided';
   baseline?: 'running' | 'batch';
+  hiddenSignal?: 'broadcast' | 'flip';
+  lrHalfLife?: number;
   backend?: string;
   quiet?: boolean;
   json?: boolean;
 }
 
 /** The hyper-parameters a user may tune (reported as "given" in the recipe line). */
-const TUNING = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logitScale', 'thetaInit', 'config', 'shots', 'spsa', 'spsaEps', 'targetRate', 'offRate', 'balance', 'encodingGradient', 'baseline'];
+const TUNING = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logitScale', 'thetaInit', 'config', 'shots', 'spsa', 'spsaEps', 'targetRate', 'offRate', 'balance', 'encodingGradient', 'baseline', 'hiddenSignal', 'lrHalfLife'];
 /** What `--resume` still takes from the command line (the saved run defines the rest). */
 const RESUME_KEEPS = ['resume', 'out', 'epochs', 'backend', 'quiet', 'json'];
 
@@ -107,6 +109,8 @@ export function trainCommand(): Command {
     .addOption(choiceOption('--balance <on|off>', 'local rule: weigh spike and silence targets equally', ['on', 'off'] as const, { defaultText: 'on with more than 2 classes' }))
     .addOption(choiceOption('--encoding-gradient <g>', 'local rule: current derivative where the encoding is off', ['exact', 'one-sided'] as const, { defaultText: d.encodingGradient }))
     .addOption(choiceOption('--baseline <b>', "local rule: hidden neurons' baseline", ['running', 'batch'] as const, { defaultText: d.baseline }))
+    .addOption(choiceOption('--hidden-signal <s>', "local rule: hidden neurons' learning signal: the shared ℓ_t − b, or per neuron by re-running the outputs with its spike flipped (docs/model.md §6)", ['broadcast', 'flip'] as const, { defaultText: d.hiddenSignal }))
+    .addOption(numberOption('--lr-half-life <steps>', 'the learning rate halves every this many optimizer steps (0 = constant)', { min: 0, defaultText: '0' }))
     .addOption(backendOption())
     .addOption(new Option('--quiet', 'no progress, header or epoch lines on stderr'))
     .addOption(jsonOption('print {metrics, out} as JSON at the end'))
@@ -168,7 +172,7 @@ export function trainConfigFromOptions(o: TrainOptions): TrainConfig {
   };
   const fileRule = file.ruleConfig ?? {};
   const local: Record<string, unknown> = { ...recipe.local, ...(fileRule.local ?? {}) };
-  const localFlags: [keyof TrainOptions, string][] = [['shots', 'shots'], ['spsa', 'spsa'], ['spsaEps', 'spsaEpsilon'], ['targetRate', 'targetRate'], ['offRate', 'offRate'], ['encodingGradient', 'encodingGradient'], ['baseline', 'baseline']];
+  const localFlags: [keyof TrainOptions, string][] = [['shots', 'shots'], ['spsa', 'spsa'], ['spsaEps', 'spsaEpsilon'], ['targetRate', 'targetRate'], ['offRate', 'offRate'], ['encodingGradient', 'encodingGradient'], ['baseline', 'baseline'], ['hiddenSignal', 'hiddenSignal']];
   for (const [flag, field] of localFlags) if (o[flag] !== undefined) local[field] = o[flag];
   if (o.balance !== undefined) local.balance = o.balance === 'on';
   return {
@@ -187,6 +191,7 @@ export function trainConfigFromOptions(o: TrainOptions): TrainConfig {
         kind: o.optimizer ?? fileRule.optimizer?.kind ?? recipe.optimizer,
         lr: o.lr ?? fileRule.optimizer?.lr ?? recipe.lr,
         clipNorm: o.clip ?? fileRule.optimizer?.clipNorm ?? recipe.clipNorm,
+        ...(o.lrHalfLife !== undefined ? { lrHalfLife: o.lrHalfLife } : {}),
       },
       bptt: { surrogate: o.surrogate ?? fileRule.bptt?.surrogate ?? recipe.surrogate, logitScale: o.logitScale ?? fileRule.bptt?.logitScale ?? recipe.logitScale },
       local,
