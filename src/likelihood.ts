@@ -25,7 +25,8 @@ import { encodingAngles, initialMemory, oneHotFromBits } from '../kernels/statev
 import { Tensor, tf, tidy } from '../kernels/tf';
 import { SqsLayer, SqsPrep, SqsState } from './neurons/sqs';
 import { Rng } from './random';
-import { deviceRecordsSchema, validate } from './schemas';
+import { deviceRecordsSchema } from './schemas';
+import { validate } from './validate';
 import { ParsedNeuronSpec } from './spec';
 
 /** Errors in spike records (format, widths, counts): a user error, one line, exit 2. */

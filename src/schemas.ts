@@ -6,60 +6,23 @@
  * knows them; the schemas own the shape.
  */
 import { z } from 'zod';
-import { SqsnnError } from '../kernels/errors';
-import { hasCircuitAngles } from './recipes';
+import { NEURON_KINDS } from './neurons/registry';
+import { ansatzSchema, neuronSpecSchema, noiseSchema } from './spec';
+import { SchemaError, describeIssue, explain, validate } from './validate';
+
+export { ansatzSchema, neuronSpecSchema, noiseSchema, SchemaError, describeIssue, validate };
 
 const int = (min: number) => z.number().int().min(min);
 const positive = z.number().positive();
 
-const gateOp = z.strictObject({ gate: z.string(), qubits: z.array(z.number()), param: z.string().optional() });
-
-export const ansatzSchema = z.union([
-  z.enum(['paper', 'paper-compat']),
-  z.array(gateOp),
-  z.array(z.array(gateOp)),
-  z.strictObject({ type: z.literal('hardware-efficient'), layers: z.number(), entangler: z.enum(['memory-to-io', 'ring']).optional() }),
-]);
-
-export const noiseSchema = z.strictObject({
-  t1: z.number().optional(),
-  t2: z.number().optional(),
-  gateTime: z.number().optional(),
-  depolarizing: z.number().optional(),
-});
-
-/** `neuron-trace`, `neuron-grad`, `export-qasm`, `likelihood` --spec (values checked in spec.ts). */
-export const neuronSpecSchema = z.strictObject({
-  ioQubits: z.number(),
-  memoryQubits: z.number(),
-  ansatz: z.unknown().optional(),
-  params: z.unknown().optional(),
-  currents: z.unknown(),
-  outcomes: z.unknown().optional(),
-  noise: noiseSchema.optional(),
-  seed: z.number().optional(),
-});
-
-/** An SQS layer; other kinds (lif, qlif, prob, …) check their own options when built. */
-const sqsLayer = z.strictObject({
-  // sqs or sqs-compat (same options)
-  neuron: z.literal('sqs'),
-  size: int(1),
-  ioQubits: int(1).optional(),
-  memoryQubits: int(0).optional(),
-  ansatz: ansatzSchema.optional(),
-  path: z.enum(['dense', 'gates']).optional(),
-  /** θ initialisation (src/neurons/init.ts). */
-  init: z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('normal'), mean: z.number().optional(), std: z.number().min(0).optional() }),
-    z.strictObject({ kind: z.literal('uniform'), low: z.number().optional(), high: z.number().optional() }),
-    z.strictObject({ kind: z.literal('authors-local'), jitter: z.number().min(0).optional(), mirror: z.boolean().optional() }),
-  ]).optional(),
-  memory: z.enum(['quantum', 'reset', 'measured']).optional(),
-});
+/**
+ * A layer: its neuron kind and size, checked further by the kind's own strict `configSchema`
+ * (src/neurons/registry.ts) when it has one; other kinds check their options when built.
+ */
 export const layerSchema = z.looseObject({ neuron: z.string(), size: int(1) }).superRefine((layer, ctx) => {
-  if (!hasCircuitAngles(layer.neuron)) return;
-  const r = sqsLayer.safeParse({ ...layer, neuron: 'sqs' });
+  const schema = NEURON_KINDS.find((k) => k.kind === layer.neuron)?.configSchema;
+  if (!schema) return;
+  const r = schema.safeParse(layer);
   if (!r.success) for (const issue of r.error.issues) ctx.addIssue(asCustom(issue));
 });
 
@@ -198,51 +161,3 @@ export const SCHEMAS = {
   'device-records': deviceRecordsSchema,
 } as const;
 
-export class SchemaError extends SqsnnError {}
-
-function pathText(p: readonly PropertyKey[]): string {
-  return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`)).join('');
-}
-
-/** Where an issue is and what it says; a union reports the alternative that got furthest. */
-function explain(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string } {
-  if (issue.code === 'unrecognized_keys') return { path: [...issue.path, issue.keys[0]], message: `unknown key${issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).join(', ')})` : ''}` };
-  if (issue.code === 'invalid_union') {
-    const all = issue.errors.flat();
-    const deeper = all.find((i) => i.code === 'unrecognized_keys') ?? all.find((i) => i.path.length > 0);
-    if (deeper) {
-      const inner = explain(deeper);
-      return { path: [...issue.path, ...inner.path], message: inner.message };
-    }
-    return { path: [...issue.path], message: 'not one of the accepted forms' };
-  }
-  return { path: [...issue.path], message: plainMessage(issue) };
-}
-
-function plainMessage(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case 'too_small':
-      return issue.origin === 'array' ? `needs at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}` : `must be ${issue.inclusive === false ? '>' : '≥'} ${issue.minimum}`;
-    case 'too_big':
-      return issue.origin === 'array' ? `takes at most ${issue.maximum} entries` : `must be ${issue.inclusive === false ? '<' : '≤'} ${issue.maximum}`;
-    case 'invalid_type':
-      return issue.message.includes('received undefined') ? `is required (${issue.expected})` : `must be ${issue.expected === 'int' ? 'an integer' : `a(n) ${issue.expected}`}`;
-    case 'invalid_value':
-      return `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}`;
-    default:
-      return issue.message.replace(/^Invalid input: /, '');
-  }
-}
-
-/** One line for a problem: `network.layers[0].sizee: unknown key`. */
-export function describeIssue(issue: z.core.$ZodIssue): string {
-  const { path, message } = explain(issue);
-  return `${path.length ? pathText(path) : 'top level'}: ${message}`;
-}
-
-/** Parse `raw` with `schema`, or throw a SchemaError (or `ErrorClass`) naming `what`, the path and the problem. */
-export function validate<T extends z.ZodType>(schema: T, raw: unknown, what: string, ErrorClass: new (message: string) => SqsnnError = SchemaError): z.infer<T> {
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  throw new ErrorClass(`${what}: ${describeIssue(r.error.issues[0])}`);
-}

@@ -7,9 +7,38 @@ import { SqsnnError } from '../kernels/errors';
 import * as fs from 'fs';
 import { Circuit, CircuitSpec, GateOp, compileCircuit, hardwareEfficientCircuit, paperCircuit, paperCompatCircuit } from '../kernels/circuit';
 import { NoiseSpec } from '../kernels/density';
-import { neuronSpecSchema, validate } from './schemas';
+import { z } from 'zod';
+import { validate } from './validate';
 
 export class SpecError extends SqsnnError {}
+
+const gateOp = z.strictObject({ gate: z.string(), qubits: z.array(z.number()), param: z.string().optional() });
+
+export const ansatzSchema = z.union([
+  z.enum(['paper', 'paper-compat']),
+  z.array(gateOp),
+  z.array(z.array(gateOp)),
+  z.strictObject({ type: z.literal('hardware-efficient'), layers: z.number(), entangler: z.enum(['memory-to-io', 'ring']).optional() }),
+]);
+
+export const noiseSchema = z.strictObject({
+  t1: z.number().optional(),
+  t2: z.number().optional(),
+  gateTime: z.number().optional(),
+  depolarizing: z.number().optional(),
+});
+
+/** `neuron-trace`, `neuron-grad`, `export-qasm`, `likelihood` --spec (values checked in spec.ts). */
+export const neuronSpecSchema = z.strictObject({
+  ioQubits: z.number(),
+  memoryQubits: z.number(),
+  ansatz: z.unknown().optional(),
+  params: z.unknown().optional(),
+  currents: z.unknown(),
+  outcomes: z.unknown().optional(),
+  noise: noiseSchema.optional(),
+  seed: z.number().optional(),
+});
 
 export type AnsatzSpec =
   | 'paper'

@@ -5,7 +5,7 @@
 import { setupBackend, tf } from './helpers';
 import { Optimizer } from '../src/learn/optimizer';
 import { Network } from '../src/network';
-import { createRule, ruleNames } from '../src/learn/rule';
+import { createRule, ruleNames } from '../src/learn/registry';
 import { Rng } from '../src/random';
 
 beforeAll(async () => {

@@ -1,7 +1,6 @@
 import { checkKnown, num, parseArgs, str, UsageError } from '../args';
 import { initBackend } from '../backend';
 import { loadDataset } from '../data';
-import '../neurons/baselines';
 import { evaluate, networkFromCheckpoint } from '../train';
 
 /** `sqsnn eval --checkpoint DIR [--dataset NAME] [--json]`: accuracy and confusion matrix. */

@@ -2,9 +2,7 @@ import { bool, checkKnown, list, num, parseArgs, Parsed, str, UsageError } from 
 import { initBackend } from '../backend';
 import { loadDataset } from '../data';
 import { Encoding, inputFeatures } from '../inputs';
-import { ruleNames } from '../learn/rule';
-import '../learn/local';
-import '../neurons/baselines';
+import { ruleNames } from '../learn/registry';
 import { NetworkConfig, validateNetworkConfig } from '../network';
 import { readJsonInput } from '../spec';
 import { trainConfigSchema, validate } from '../schemas';

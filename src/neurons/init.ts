@@ -9,13 +9,21 @@
  * - `authors-local` (the authors' local-learning code): each angle near one of π/4, π/3, π/2, 2π/3
  *   (± jitter); with `mirror`, neuron 2k+1 copies neuron 2k with θ_mem + π and negated input weights.
  */
+import { z } from 'zod';
 import { Rng } from '../random';
-import { ConfigError } from './registry';
+import { ConfigError } from '../errors';
 
 export type ThetaInit =
   | { kind: 'normal'; mean?: number; std?: number }
   | { kind: 'uniform'; low?: number; high?: number }
   | { kind: 'authors-local'; jitter?: number; mirror?: boolean };
+
+/** The shape of a θ initialisation in config files (values are checked by `resolveThetaInit`). */
+export const thetaInitSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('normal'), mean: z.number().optional(), std: z.number().min(0).optional() }),
+  z.strictObject({ kind: z.literal('uniform'), low: z.number().optional(), high: z.number().optional() }),
+  z.strictObject({ kind: z.literal('authors-local'), jitter: z.number().min(0).optional(), mirror: z.boolean().optional() }),
+]);
 
 export const DEFAULT_THETA_INIT: ThetaInit = { kind: 'normal', mean: 0, std: 0.1 };
 

@@ -16,8 +16,8 @@
  * `detach`, `surrogateDerivative`).
  */
 import { Tensor, tf } from '../../kernels/tf';
-import { ForcedResult, NeuronLayer, StepContext, StepResult } from './layer';
-import { ConfigError } from './registry';
+import { ForcedResult, NeuronKind, NeuronLayer, StepContext, StepResult } from './layer';
+import { ConfigError } from '../errors';
 
 export type ThresholdSurrogate = 'fast-sigmoid' | 'arctan';
 export const THRESHOLD_SURROGATES: ThresholdSurrogate[] = ['fast-sigmoid', 'arctan'];
@@ -203,3 +203,15 @@ export function betaVariable(size: number, beta: number): tf.Variable {
   init.dispose();
   return v;
 }
+
+/** A classical neuron runs no circuit. */
+export const noExecutions: NeuronKind['executions'] = () => ({ executions: 0, estimated: false });
+
+export const lifNeuron: NeuronKind = {
+  kind: 'lif',
+  summary: 'classical leaky integrate-and-fire neuron with surrogate gradients (baseline)',
+  circuitAngles: false,
+  create: (cfg) => new LifLayer(cfg as unknown as LifLayerConfig),
+  shape: (cfg) => ({ channels: 1, intrinsic: lifIntrinsicParameters(cfg as unknown as LifLayerConfig) }),
+  executions: noExecutions,
+};

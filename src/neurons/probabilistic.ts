@@ -22,9 +22,9 @@
  */
 import { Surrogate } from '../../kernels/statevector';
 import { Tensor, tf } from '../../kernels/tf';
-import { Eligibility, ForcedResult, LocalOptions, NeuronLayer, StepContext, StepResult } from './layer';
-import { betaVariable, checkKeys, checkNumber } from './lif';
-import { ConfigError } from './registry';
+import { Eligibility, ForcedResult, LocalOptions, NeuronKind, NeuronLayer, StepContext, StepResult } from './layer';
+import { betaVariable, checkKeys, checkNumber, noExecutions } from './lif';
+import { ConfigError } from '../errors';
 
 export type ProbReset = 'none' | 'subtract' | 'zero';
 
@@ -189,3 +189,12 @@ export class ProbLayer implements NeuronLayer<ProbState, ProbPrep> {
     for (const v of Object.values(this.variables)) v.dispose();
   }
 }
+
+export const probNeuron: NeuronKind = {
+  kind: 'prob',
+  summary: 'classical probabilistic (sigmoid-Bernoulli) neuron, trainable by BPTT and the local rule (baseline)',
+  circuitAngles: false,
+  create: (cfg) => new ProbLayer(cfg as unknown as ProbLayerConfig),
+  shape: (cfg) => ({ channels: 1, intrinsic: probIntrinsicParameters(cfg as unknown as ProbLayerConfig) }),
+  executions: noExecutions,
+};

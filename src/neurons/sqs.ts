@@ -18,10 +18,11 @@ import {
   surrogateSpikes,
 } from '../../kernels/statevector';
 import { Tensor, repeatRows, tf } from '../../kernels/tf';
-import { AnsatzSpec, circuitFromAnsatz } from '../spec';
-import { DEFAULT_THETA_INIT, ThetaInit, mirrorPartners, resolveThetaInit, sampleTheta } from './init';
-import { Eligibility, ForcedResult, LocalOptions, NeuronLayer, StepContext, StepResult } from './layer';
-import { ConfigError } from './registry';
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import { AnsatzSpec, NeuronSpec, SpecError, ansatzSchema, circuitFromAnsatz } from '../spec';
+import { DEFAULT_THETA_INIT, ThetaInit, mirrorPartners, resolveThetaInit, sampleTheta, thetaInitSchema } from './init';
+import { Eligibility, ForcedResult, LayerConfig, LocalOptions, NeuronKind, NeuronLayer, StepContext, StepResult } from './layer';
 
 /**
  * What the memory qubits carry to the next step:
@@ -251,7 +252,72 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     };
   }
 
+  /**
+   * Neuron `neuron` with its trained angles as a single-neuron spec (add `currents` to export or
+   * score it). Only the quantum memory is a circuit a device runs: a layer whose memory is reset or
+   * replaced by the measured bits is refused rather than exported as a different neuron.
+   */
+  toSpec(neuron: number): Omit<NeuronSpec, 'currents'> {
+    if (!(Number.isInteger(neuron) && neuron >= 0 && neuron < this.size))
+      throw new SpecError(`the layer has ${this.size} neuron(s) (0..${this.size - 1}), no neuron ${neuron}`);
+    if (this.memory !== 'quantum')
+      throw new SpecError(`this SQS layer carries memory '${this.memory}', which an exported circuit does not do (only 'quantum' memory runs on a device)`);
+    const row = tf.tidy(() => tf.slice(this.theta, [neuron, 0], [1, -1]).dataSync());
+    return {
+      ioQubits: this.circuit.ioQubits,
+      memoryQubits: this.circuit.memoryQubits,
+      ansatz: this.config.ansatz ?? 'paper',
+      params: Object.fromEntries(this.circuit.paramNames.map((name, k) => [name, row[k]])),
+    };
+  }
+
   dispose(): void {
     this.theta.dispose();
   }
 }
+
+/** The strict shape of an SQS layer config (`neuron` is `kind`; sqs and sqs-compat take the same options). */
+function sqsConfigSchema(kind: string): z.ZodType {
+  return z.strictObject({
+    neuron: z.literal(kind),
+    size: z.number().int().min(1),
+    ioQubits: z.number().int().min(1).optional(),
+    memoryQubits: z.number().int().min(0).optional(),
+    ansatz: ansatzSchema.optional(),
+    path: z.enum(['dense', 'gates']).optional(),
+    init: thetaInitSchema.optional(),
+    memory: z.enum(['quantum', 'reset', 'measured']).optional(),
+  });
+}
+
+/** Channels and angles of an SQS layer config; `ansatz` is the kind's default ansatz. */
+function sqsShape(cfg: LayerConfig, ansatz: AnsatzSpec): { channels: number; intrinsic: number } {
+  const n = (cfg.ioQubits as number | undefined) ?? 1;
+  const m = (cfg.memoryQubits as number | undefined) ?? 1;
+  const circuit = circuitFromAnsatz((cfg.ansatz as AnsatzSpec | undefined) ?? ansatz, n, m);
+  return { channels: n, intrinsic: cfg.size * circuit.paramNames.length };
+}
+
+/** One single-shot circuit run per neuron per step: the measured spike is the output. */
+const singleShotPerStep = (cfg: LayerConfig, steps: number) => ({ executions: steps * cfg.size, estimated: false });
+
+export const sqsNeuron: NeuronKind = {
+  kind: 'sqs',
+  summary: 'stochastic quantum spiking neuron: N IO + N_M memory qubits, circuit angles θ (the model)',
+  circuitAngles: true,
+  configSchema: sqsConfigSchema('sqs'),
+  create: (cfg, seed) => new SqsLayer(cfg as unknown as SqsLayerConfig, { seed }),
+  shape: (cfg) => sqsShape(cfg, 'paper'),
+  executions: singleShotPerStep,
+};
+
+/** The authors' public code's neuron (θ_mem on the IO qubit, the measured spike carried as memory): for ablations. */
+export const sqsCompatNeuron: NeuronKind = {
+  kind: 'sqs-compat',
+  summary: "the authors' public code's SQS neuron (paper-compat ansatz, measured spike as memory), for ablations",
+  circuitAngles: true,
+  configSchema: sqsConfigSchema('sqs-compat'),
+  create: (cfg, seed) => new SqsLayer({ ansatz: 'paper-compat', memory: 'measured', ...(cfg as unknown as SqsLayerConfig) }, { seed }),
+  shape: (cfg) => sqsShape(cfg, 'paper-compat'),
+  executions: singleShotPerStep,
+};
