@@ -47,6 +47,9 @@ describe('neuron kinds', () => {
         expect(layer.channels).toBe(shape.channels);
         expect(countParams(layer.variables)).toBe(shape.intrinsic);
         expect(Boolean(layer.toSpec)).toBe(entry.circuitAngles);
+        // The circuit the entry declares (memory estimates) is the one the layer runs.
+        if (entry.circuit) expect(entry.circuit(cfg).ops).toEqual((layer as NeuronLayer & { circuit: { ops: unknown } }).circuit.ops);
+        expect(Boolean(entry.circuit)).toBe(entry.circuitAngles);
         layer.dispose();
         // Two layers of the kind and a skip connection from the input: every edge is counted.
         const net = { inputs: 5, layers: [cfg, { ...cfg, size: 2 }, { ...cfg, size: 2 }], skip: [[-1, 1]] as [number, number][] };

@@ -4,6 +4,7 @@
  * one tidy (inference), plus the per-step eligibilities of the local rule for layers that have one.
  */
 import type { z } from 'zod';
+import type { Circuit } from '../../kernels/circuit';
 import { Tensor, tf } from '../../kernels/tf';
 import { Surrogate } from '../../kernels/statevector';
 import { Rng } from '../random';
@@ -129,6 +130,8 @@ export interface NeuronKind {
   readonly configSchema?: z.ZodType;
   /** A layer with its initial parameters drawn from `seed`. */
   create(cfg: LayerConfig, seed: number): NeuronLayer;
+  /** The circuit each neuron of a layer config runs, for kinds that run one (memory estimates). */
+  circuit?(cfg: LayerConfig): Circuit;
   /** Channels and intrinsic parameter count of a config, without building the layer (parameter budgets). */
   shape(cfg: LayerConfig): LayerShape;
   /** Circuit executions per inference of `steps` steps (0 for classical neurons). */

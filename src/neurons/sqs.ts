@@ -290,12 +290,15 @@ function sqsConfigSchema(kind: string): z.ZodType {
   });
 }
 
-/** Channels and angles of an SQS layer config; `ansatz` is the kind's default ansatz. */
+/** The circuit of an SQS layer config; `ansatz` is the kind's default ansatz. */
+function sqsCircuit(cfg: LayerConfig, ansatz: AnsatzSpec): Circuit {
+  return circuitFromAnsatz((cfg.ansatz as AnsatzSpec | undefined) ?? ansatz, (cfg.ioQubits as number | undefined) ?? 1, (cfg.memoryQubits as number | undefined) ?? 1);
+}
+
+/** Channels (IO qubits) and circuit angles of an SQS layer config. */
 function sqsShape(cfg: LayerConfig, ansatz: AnsatzSpec): { channels: number; intrinsic: number } {
-  const n = (cfg.ioQubits as number | undefined) ?? 1;
-  const m = (cfg.memoryQubits as number | undefined) ?? 1;
-  const circuit = circuitFromAnsatz((cfg.ansatz as AnsatzSpec | undefined) ?? ansatz, n, m);
-  return { channels: n, intrinsic: cfg.size * circuit.paramNames.length };
+  const circuit = sqsCircuit(cfg, ansatz);
+  return { channels: circuit.ioQubits, intrinsic: cfg.size * circuit.paramNames.length };
 }
 
 /** One single-shot circuit run per neuron per step: the measured spike is the output. */
@@ -306,6 +309,7 @@ export const sqsNeuron: NeuronKind = {
   summary: 'stochastic quantum spiking neuron: N IO + N_M memory qubits, circuit angles θ (the model)',
   circuitAngles: true,
   configSchema: sqsConfigSchema('sqs'),
+  circuit: (cfg) => sqsCircuit(cfg, 'paper'),
   create: (cfg, seed) => new SqsLayer(cfg as unknown as SqsLayerConfig, { seed }),
   shape: (cfg) => sqsShape(cfg, 'paper'),
   executions: singleShotPerStep,
@@ -317,6 +321,7 @@ export const sqsCompatNeuron: NeuronKind = {
   summary: "the authors' public code's SQS neuron (paper-compat ansatz, measured spike as memory), for ablations",
   circuitAngles: true,
   configSchema: sqsConfigSchema('sqs-compat'),
+  circuit: (cfg) => sqsCircuit(cfg, 'paper-compat'),
   create: (cfg, seed) => new SqsLayer({ ansatz: 'paper-compat', memory: 'measured', ...(cfg as unknown as SqsLayerConfig) }, { seed }),
   shape: (cfg) => sqsShape(cfg, 'paper-compat'),
   executions: singleShotPerStep,
