@@ -16,7 +16,7 @@ import { occurrenceAngles } from '../kernels/circuit';
 import { Complex } from '../kernels/complex';
 import { densityFromPure, densityStep } from '../kernels/density';
 import { encodingAngles, initialMemory, oneHotFromBits } from '../kernels/statevector';
-import { Tensor, tf, tidy } from '../kernels/tf';
+import { Tensor, disposeAll, keepAll, tf, tidy } from '../kernels/tf';
 import { StepContext, StepResult } from './neurons/layer';
 import { SqsLayer, SqsPrep, SqsState } from './neurons/sqs';
 import { Rng } from './random';
@@ -167,18 +167,4 @@ function spikesFromOneHot(oneHot: Tensor, n: number): Tensor {
   for (let i = 0; i < n; i++) for (let y = 0; y < k; y++) table[i * k + y] = (y >> i) & 1;
   const b = oneHot.shape[2] as number;
   return tf.reshape(tf.matMul(tf.tensor2d(table, [n, k]), tf.reshape(oneHot, [k, b])), [1, n, b]);
-}
-
-function keepAll<T>(x: T): T {
-  const visit = (v: unknown): void => {
-    if (v instanceof tf.Tensor) tf.keep(v);
-    else if (v && typeof v === 'object') for (const w of Object.values(v)) visit(w);
-  };
-  visit(x);
-  return x;
-}
-
-function disposeAll(x: unknown): void {
-  if (x instanceof tf.Tensor) x.dispose();
-  else if (x && typeof x === 'object') for (const w of Object.values(x)) disposeAll(w);
 }
