@@ -26,6 +26,7 @@ export function isGateName(name: string): name is GateName {
 
 /** The gate's single-qubit matrix, batched over angles (see `GateEntry.matrix`). */
 export function baseMatrix(info: GateEntry, angle?: Tensor): Matrix2 {
+  if (info.parametric && !angle) throw new Error(`gate ${info.name} needs an angle`);
   return info.matrix(angle);
 }
 

@@ -8,7 +8,7 @@ import { FOUR_TERM, GateEntry, Matrix2, QasmInstruction, TWO_TERM, constant, def
 type Axis = 'X' | 'Y' | 'Z';
 
 function halfAngle(axis: Axis, angle: Tensor | undefined): { co: Tensor; si: Tensor } {
-  if (!angle) throw new Error(`gate R${axis} needs an angle`);
+  if (!angle) throw new Error(`a rotation about ${axis} needs an angle`);
   const half = tf.mul(angle, 0.5);
   return { co: tf.cos(half), si: tf.sin(half) };
 }
