@@ -19,12 +19,21 @@ const positive = z.number().positive();
  * A layer: its neuron kind and size, checked further by the kind's own strict `configSchema`
  * (src/neurons/registry.ts) when it has one; other kinds check their options when built.
  */
-export const layerSchema = z.looseObject({ neuron: z.string(), size: int(1) }).superRefine((layer, ctx) => {
-  const schema = NEURON_KINDS.find((k) => k.kind === layer.neuron)?.configSchema;
-  if (!schema) return;
-  const r = schema.safeParse(layer);
-  if (!r.success) for (const issue of r.error.issues) ctx.addIssue(asCustom(issue));
-});
+export const layerSchema = z
+  .looseObject({ neuron: z.string(), size: int(1) })
+  .superRefine((layer, ctx) => {
+    const schema = NEURON_KINDS.find((k) => k.kind === layer.neuron)?.configSchema;
+    if (!schema) return;
+    const r = schema.safeParse(layer);
+    if (!r.success) for (const issue of r.error.issues) ctx.addIssue(asCustom(issue));
+  })
+  // The exported JSON Schema lists each kind's options, so editors can complete a layer.
+  .meta({ anyOf: NEURON_KINDS.flatMap((k) => (k.configSchema ? [withoutDialect(z.toJSONSchema(k.configSchema))] : [])) });
+
+function withoutDialect(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _, ...rest } = schema;
+  return rest;
+}
 
 /** An issue of a nested parse re-raised from a refinement, with its path and plain message. */
 function asCustom(issue: z.core.$ZodIssue): z.core.$ZodRawIssue {

@@ -5,6 +5,7 @@
  * registry API, as a new file plus one registry line would.
  */
 import * as path from 'path';
+import { z } from 'zod';
 import { Tensor, tf } from '../kernels/tf';
 import { GATES, GATE_LIST, GateEntry } from '../kernels/gates';
 import { countParameters, layerShape } from '../src/budget';
@@ -63,9 +64,17 @@ describe('neuron kinds', () => {
     });
   }
 
-  test('a kind with a config schema refuses unknown options when the config is read', () => {
-    const bad = layerSchema.safeParse({ neuron: 'sqs', size: 2, memoryQubitz: 1 });
-    expect(bad.success).toBe(false);
+  test("every kind's config schema refuses unknown options when a config file is read", () => {
+    for (const entry of NEURON_KINDS) {
+      expect(entry.configSchema).toBeDefined();
+      expect(layerSchema.safeParse({ neuron: entry.kind, size: 2 }).success).toBe(true);
+      expect(layerSchema.safeParse({ neuron: entry.kind, size: 2, memoryQubitz: 1 }).success).toBe(false);
+    }
+    expect(layerSchema.safeParse({ neuron: 'lif', size: 2, learnBeta: 'yes' }).success).toBe(false);
+    // The exported JSON Schema (sqsnn schema train-config) offers each kind's options to editors.
+    const json = z.toJSONSchema(layerSchema, { unrepresentable: 'any' }) as { anyOf: { properties: { neuron: { const: string } }; additionalProperties: boolean }[] };
+    expect(json.anyOf.map((s) => s.properties.neuron.const)).toEqual(neuronKinds());
+    for (const s of json.anyOf) expect(s.additionalProperties).toBe(false);
     expect(layerSchema.safeParse({ neuron: 'sqs-compat', size: 2, memory: 'classical' }).success).toBe(false);
   });
 

@@ -15,6 +15,7 @@
  * This module also holds the small spike helpers the other baselines share (`heavisideSurrogate`,
  * `detach`, `surrogateDerivative`).
  */
+import { z } from 'zod';
 import { Tensor, tf } from '../../kernels/tf';
 import { ForcedResult, NeuronKind, NeuronLayer, StepContext, StepResult } from './layer';
 import { ConfigError } from '../errors';
@@ -211,6 +212,17 @@ export const lifNeuron: NeuronKind = {
   kind: 'lif',
   summary: 'classical leaky integrate-and-fire neuron with surrogate gradients (baseline)',
   circuitAngles: false,
+  // The shape of the options; their values are checked by lifOptions when the layer is built.
+  configSchema: z.strictObject({
+    neuron: z.literal('lif'),
+    size: z.number().int().min(1),
+    beta: z.number().optional(),
+    threshold: z.number().optional(),
+    surrogate: z.enum(THRESHOLD_SURROGATES).optional(),
+    slope: z.number().optional(),
+    learnBeta: z.boolean().optional(),
+    detachReset: z.boolean().optional(),
+  }),
   create: (cfg) => new LifLayer(cfg as unknown as LifLayerConfig),
   shape: (cfg) => ({ channels: 1, intrinsic: lifIntrinsicParameters(cfg as unknown as LifLayerConfig) }),
   executions: noExecutions,

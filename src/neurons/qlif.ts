@@ -33,6 +33,7 @@
  * the decay is the exact amplitude-damping channel on the full density matrix.
  * `spikeProb` is the excited-state probability p (used for readout tie-breaks), not P(spike).
  */
+import { z } from 'zod';
 import { Tensor, tf } from '../../kernels/tf';
 import { Rng } from '../random';
 import { ForcedResult, NeuronKind, NeuronLayer, StepContext, StepResult } from './layer';
@@ -274,6 +275,13 @@ export const qlifNeuron: NeuronKind = {
   kind: 'qlif',
   summary: 'quantum leaky integrate-and-fire neuron (Brand & Petruccione 2024), no trainable intrinsic parameters (baseline)',
   circuitAngles: false,
+  // The shape of the options; their values are checked by qlifOptions when the layer is built.
+  configSchema: z.strictObject({
+    neuron: z.literal('qlif'),
+    size: z.number().int().min(1),
+    ...Object.fromEntries(['dt', 't1', 't2', 'threshold', 'shots', 'alpha'].map((k) => [k, z.number().optional()])),
+    detachReset: z.boolean().optional(),
+  }),
   create: (cfg) => new QlifLayer(cfg as unknown as QlifLayerConfig),
   shape: (cfg) => {
     qlifOptions(cfg as unknown as QlifLayerConfig);
