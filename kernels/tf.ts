@@ -12,6 +12,24 @@ export function tidy<T>(f: () => T): T {
   return tf.tidy(f as never) as T;
 }
 
+/** Every tensor inside a nested object (states, prepared circuits), in visiting order. */
+export function tensorsIn(x: unknown, out: Tensor[] = []): Tensor[] {
+  if (x instanceof tf.Tensor) out.push(x);
+  else if (x && typeof x === 'object') for (const v of Object.values(x)) tensorsIn(v, out);
+  return out;
+}
+
+/** tf.keep on every tensor inside x (to carry it out of a tidy); returns x. */
+export function keepAll<T>(x: T): T {
+  for (const t of tensorsIn(x)) tf.keep(t);
+  return x;
+}
+
+/** Dispose every tensor inside x. */
+export function disposeAll(x: unknown): void {
+  for (const t of tensorsIn(x)) t.dispose();
+}
+
 /**
  * `copies` stacked copies of x along axis 0 (shift-major rows). Written as a concat, a block copy:
  * the wasm backend's Tile is an order of magnitude slower for the same result.

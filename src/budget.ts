@@ -6,7 +6,8 @@
  *                                                   (layer i−1 → i, plus skip connections);
  *                                                   P_from = H_from, or `inputs` for the input
  *         + Σ_layers N · H                          biases (unless `bias: false`)
- *         + Σ_layers intrinsic(layer)               per-neuron parameters of the neuron kind:
+ *         + Σ_layers intrinsic(layer)               per-neuron parameters of the neuron kind,
+ *                                                   from its registry entry (`NeuronKind.shape`):
  *             sqs:  H · K   (K circuit angles per neuron; 3 for the paper ansatz,
  *                            ioQubits N and memoryQubits N_M default to 1)
  *             qlif: 0
@@ -14,54 +15,25 @@
  *             prob: H if learnBeta else 0
  *
  * with H the layer size and N its channels (ioQubits for SQS, 1 for the baselines). It equals
- * `new Network(cfg).parameterCount()`; kinds registered elsewhere are counted by building one layer.
+ * `new Network(cfg).parameterCount()` (test/registries.test.ts checks this for every kind).
  *
  * `sizeHidden` picks hidden layer sizes so that the total matches a budget within a tolerance
  * (default 1 %): e.g. a LIF network gets a few more hidden neurons than an SQS network with the
  * same budget, because its neurons have no circuit angles.
  */
-import { countParams } from './neurons/layer';
-import { lifIntrinsicParameters, LifLayerConfig } from './neurons/lif';
-import { probIntrinsicParameters, ProbLayerConfig } from './neurons/probabilistic';
-import { qlifOptions, QlifLayerConfig } from './neurons/qlif';
-import { ConfigError, LayerConfig, createLayer } from './neurons/registry';
-import './neurons/baselines';
+import { ConfigError } from './errors';
+import { LayerConfig, LayerShape, NeuronKind } from './neurons/layer';
+import { NEURON_KINDS, neuronKind } from './neurons/registry';
 import { NetworkConfig, validateNetworkConfig } from './network';
-import { AnsatzSpec, circuitFromAnsatz } from './spec';
 
 /** What a network config contributes to the count (no weight scale etc. needed). */
 export type BudgetConfig = Pick<NetworkConfig, 'inputs' | 'layers' | 'skip' | 'bias'>;
 
-export interface LayerShape {
-  channels: number;
-  intrinsic: number;
-}
+export type { LayerShape };
 
-/** Channels N and trainable intrinsic parameters of one layer config. */
-export function layerShape(l: LayerConfig): LayerShape {
-  switch (l.neuron) {
-    case 'sqs': {
-      const n = (l.ioQubits as number | undefined) ?? 1;
-      const m = (l.memoryQubits as number | undefined) ?? 1;
-      const circuit = circuitFromAnsatz(l.ansatz as AnsatzSpec | undefined, n, m);
-      return { channels: n, intrinsic: l.size * circuit.paramNames.length };
-    }
-    case 'qlif':
-      qlifOptions(l as unknown as QlifLayerConfig);
-      return { channels: 1, intrinsic: 0 };
-    case 'lif':
-      return { channels: 1, intrinsic: lifIntrinsicParameters(l as unknown as LifLayerConfig) };
-    case 'prob':
-      return { channels: 1, intrinsic: probIntrinsicParameters(l as unknown as ProbLayerConfig) };
-    default: {
-      const layer = createLayer(l, 0);
-      try {
-        return { channels: layer.channels, intrinsic: countParams(layer.variables) };
-      } finally {
-        layer.dispose();
-      }
-    }
-  }
+/** Channels N and trainable intrinsic parameters of one layer config, from its kind's entry. */
+export function layerShape(l: LayerConfig, kinds: readonly NeuronKind[] = NEURON_KINDS): LayerShape {
+  return neuronKind(l.neuron, kinds).shape(l);
 }
 
 export interface ParameterBreakdown {
@@ -71,9 +43,9 @@ export interface ParameterBreakdown {
   total: number;
 }
 
-export function parameterBreakdown(cfg: BudgetConfig): ParameterBreakdown {
+export function parameterBreakdown(cfg: BudgetConfig, kinds: readonly NeuronKind[] = NEURON_KINDS): ParameterBreakdown {
   validateNetworkConfig(cfg as NetworkConfig);
-  const shapes = cfg.layers.map(layerShape);
+  const shapes = cfg.layers.map((l) => layerShape(l, kinds));
   const edges: [number, number][] = cfg.layers.map((_, i) => [i - 1, i]);
   for (const s of cfg.skip ?? []) edges.push([s[0], s[1]]);
   let synapses = 0;
@@ -84,8 +56,8 @@ export function parameterBreakdown(cfg: BudgetConfig): ParameterBreakdown {
 }
 
 /** Trainable parameters of a network config (= `new Network(cfg).parameterCount()`). */
-export function countParameters(cfg: BudgetConfig): number {
-  return parameterBreakdown(cfg).total;
+export function countParameters(cfg: BudgetConfig, kinds: readonly NeuronKind[] = NEURON_KINDS): number {
+  return parameterBreakdown(cfg, kinds).total;
 }
 
 export interface SizeHiddenOptions {

@@ -8,9 +8,9 @@
  *     backend's memory (`checkCells`, with the data shapes).
  */
 import { SqsnnError } from '../kernels/errors';
-import { DATASET_NAMES } from './data';
+import { DATASETS, datasetNames } from './data';
 import { CellSpec, ExperimentConfig, datasetLabel } from './experiment';
-import { ruleNames } from './learn/rule';
+import { ruleNames } from './learn/registry';
 import { DataShape, assertTrainingFits } from './limits';
 import { ConfigError } from './neurons/registry';
 import type { TrainConfig } from './train';
@@ -40,8 +40,8 @@ export function checkGrid(cfg: ExperimentConfig): void {
 export function checkDatasetNames(cfg: ExperimentConfig): void {
   // Runs before the schema may have seen the config: skip what is not a dataset entry yet.
   for (const d of Array.isArray(cfg.datasets) ? cfg.datasets : [])
-    if (typeof d?.dataset === 'string' && !(DATASET_NAMES as readonly string[]).includes(d.dataset) && !/^idx:./.test(d.dataset))
-      throw new ConfigError(`experiment config: unknown dataset '${d.dataset}'; valid names are ${DATASET_NAMES.join(', ')}`);
+    if (typeof d?.dataset === 'string' && !DATASETS.some((k) => k.matches(d.dataset)))
+      throw new ConfigError(`experiment config: unknown dataset '${d.dataset}'; valid names are ${datasetNames().join(', ')}`);
 }
 
 /**

@@ -17,15 +17,11 @@
  * "counts" must equal the total count.
  */
 import { SqsnnError } from '../kernels/errors';
-import { occurrenceAngles } from '../kernels/circuit';
-import { Complex } from '../kernels/complex';
-import { densityFromPure, densityStep } from '../kernels/density';
 import { memoryLimit, stepBytes } from '../kernels/memory';
-import { encodingAngles, initialMemory, oneHotFromBits } from '../kernels/statevector';
-import { Tensor, tf, tidy } from '../kernels/tf';
-import { SqsLayer, SqsPrep, SqsState } from './neurons/sqs';
+import { NeuronSimulator } from './neuron-sim';
 import { Rng } from './random';
-import { deviceRecordsSchema, validate } from './schemas';
+import { deviceRecordsSchema } from './schemas';
+import { validate } from './validate';
 import { ParsedNeuronSpec } from './spec';
 
 /** Errors in spike records (format, widths, counts): a user error, one line, exit 2. */
@@ -174,7 +170,7 @@ function runTrajectories(spec: ParsedNeuronSpec, batch: number, forced: Uint8Arr
   const steps = spec.steps;
   const stepProb = Array.from({ length: steps }, () => new Float64Array(batch));
   const bits = forced ?? Array.from({ length: batch }, () => new Uint8Array(steps * n));
-  const sim = spec.noise ? densitySim(spec, batch) : pureSim(spec, batch);
+  const sim = new NeuronSimulator(spec, { batch, rng });
   try {
     for (let t = 0; t < steps; t++) {
       const z = new Float32Array(n * batch);
@@ -184,7 +180,7 @@ function runTrajectories(spec: ParsedNeuronSpec, batch: number, forced: Uint8Arr
         fb = new Float32Array(n * batch);
         for (let b = 0; b < batch; b++) for (let i = 0; i < n; i++) fb[i * batch + b] = forced[b][t * n + i];
       }
-      const out = sim.step(z, fb, rng);
+      const out = sim.step(z, fb);
       for (let b = 0; b < batch; b++) {
         let y = 0;
         for (let i = 0; i < n; i++) {
@@ -199,101 +195,6 @@ function runTrajectories(spec: ParsedNeuronSpec, batch: number, forced: Uint8Arr
     sim.dispose();
   }
   return { stepProb, bits };
-}
-
-interface Sim {
-  /** currents and forced bits laid out [N, B]; returns probs [K, B] and sampled spikes [N, B]. */
-  step(z: Float32Array, forced: Float32Array | null, rng: Rng): { probs: Float32Array; spikes?: Float32Array };
-  dispose(): void;
-}
-
-/** Copy one step's probabilities (and sampled spikes) out of their tensors, which it disposes. */
-function readStep(res: { probs: Tensor; spikes: Tensor }, forced: boolean): { probs: Float32Array; spikes?: Float32Array } {
-  const probs = res.probs.dataSync() as Float32Array;
-  const spikes = forced ? undefined : (res.spikes.dataSync() as Float32Array);
-  res.probs.dispose();
-  res.spikes.dispose();
-  return { probs, spikes };
-}
-
-function pureSim(spec: ParsedNeuronSpec, batch: number): Sim {
-  const { circuit } = spec;
-  const n = circuit.ioQubits;
-  const theta = tf.tensor2d([spec.theta]);
-  const layer = new SqsLayer({ size: 1, ioQubits: n, memoryQubits: circuit.memoryQubits, ansatz: circuit.layers }, { theta });
-  theta.dispose();
-  const prep = tidy(() => keep(layer.prepare()));
-  let state: SqsState = tidy(() => keep(layer.initialState(batch)));
-  return {
-    step(z, forced, rng) {
-      const old = state;
-      const res = tidy(() => {
-        const cur = tf.tensor3d(z, [1, n, batch]);
-        const ctx = { rng, train: false, surrogate: 'straight-through' as const };
-        const r = forced ? layer.stepForced(prep, old, cur, tf.tensor3d(forced, [1, n, batch])) : layer.step(prep, old, cur, ctx);
-        state = keep(r.state);
-        return { probs: r.outcomeProbs as Tensor, spikes: r.spikes };
-      });
-      disposeAll(old);
-      return readStep(res, forced !== null);
-    },
-    dispose() {
-      disposeAll(state);
-      disposeAll(prep as SqsPrep);
-      layer.dispose();
-    },
-  };
-}
-
-function densitySim(spec: ParsedNeuronSpec, batch: number): Sim {
-  const { circuit } = spec;
-  const n = circuit.ioQubits;
-  const angles = tidy(() => occurrenceAngles(circuit, tf.tensor2d([spec.theta])));
-  let rho: Complex = tidy(() => densityFromPure(initialMemory(1, circuit.memoryQubits, batch)));
-  return {
-    step(z, forced, rng) {
-      const old = rho;
-      const res = tidy(() => {
-        const oneHot = forced ? oneHotFromBits(tf.tensor3d(forced, [1, n, batch])) : undefined;
-        const out = densityStep({
-          circuit, angles, rhoMem: old, phi: encodingAngles(tf.tensor3d(z, [1, n, batch])), noise: spec.noise,
-          forced: oneHot, uniforms: oneHot ? undefined : rng.uniform([1, batch]),
-        });
-        rho = keep(out.rhoMem);
-        const spikes = oneHot ? tf.zeros([1]) : spikesFromOneHot(out.oneHot as Tensor, n);
-        return { probs: out.probs, spikes };
-      });
-      disposeAll(old);
-      return readStep(res, forced !== null);
-    },
-    dispose() {
-      disposeAll(rho);
-      angles.dispose();
-    },
-  };
-}
-
-/** Spike bits [1, N, B] of a one-hot outcome [1, K, B]. */
-function spikesFromOneHot(oneHot: Tensor, n: number): Tensor {
-  const k = 2 ** n;
-  const table = new Float32Array(n * k);
-  for (let i = 0; i < n; i++) for (let y = 0; y < k; y++) table[i * k + y] = (y >> i) & 1;
-  const b = oneHot.shape[2] as number;
-  return tf.reshape(tf.matMul(tf.tensor2d(table, [n, k]), tf.reshape(oneHot, [k, b])), [1, n, b]);
-}
-
-function keep<T>(x: T): T {
-  const visit = (v: unknown): void => {
-    if (v instanceof tf.Tensor) tf.keep(v);
-    else if (v && typeof v === 'object') for (const w of Object.values(v)) visit(w);
-  };
-  visit(x);
-  return x;
-}
-
-function disposeAll(x: unknown): void {
-  if (x instanceof tf.Tensor) x.dispose();
-  else if (x && typeof x === 'object') for (const w of Object.values(x)) disposeAll(w);
 }
 
 /** Trajectories per run: CHUNK, or fewer when that many registers would not fit the backend. */
@@ -336,27 +237,15 @@ export function exactSpikeRates(spec: ParsedNeuronSpec): { outcomeProbs: number[
   const n = circuit.ioQubits;
   const outcomeProbs: number[][] = [];
   const spikeRate: number[][] = [];
-  const angles = tidy(() => occurrenceAngles(circuit, tf.tensor2d([spec.theta])));
-  let rho: Complex = tidy(() => densityFromPure(initialMemory(1, circuit.memoryQubits, 1)));
+  const sim = new NeuronSimulator(spec, { mode: 'density', average: true });
   try {
     for (let t = 0; t < spec.steps; t++) {
-      const old = rho;
-      const probs = tidy(() => {
-        const out = densityStep({
-          circuit, angles, rhoMem: old, phi: encodingAngles(tf.tensor3d([spec.currents[t].map((z) => [z])])), noise: spec.noise, average: true,
-        });
-        rho = keep(out.rhoMem);
-        return out.probs;
-      });
-      disposeAll(old);
-      const p = Array.from(probs.dataSync());
-      probs.dispose();
+      const p = Array.from(sim.stepSpec(t).probs);
       outcomeProbs.push(p);
       spikeRate.push(Array.from({ length: n }, (_, i) => p.reduce((s, v, y) => s + ((y >> i) & 1 ? v : 0), 0)));
     }
   } finally {
-    disposeAll(rho);
-    angles.dispose();
+    sim.dispose();
   }
   return { outcomeProbs, spikeRate };
 }

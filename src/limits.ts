@@ -17,9 +17,8 @@ import { preferDense } from '../kernels/evolve';
 import { assertFits, formatBytes, stepBytes } from '../kernels/memory';
 import { countParameters } from './budget';
 import { inputFeatures } from './inputs';
-import { LayerConfig } from './neurons/registry';
+import { LayerConfig, neuronKind } from './neurons/registry';
 import { hasCircuitAngles } from './recipes';
-import { AnsatzSpec, circuitFromAnsatz } from './spec';
 import type { TrainConfig } from './train';
 
 /** What the estimate needs to know of a dataset. */
@@ -41,10 +40,9 @@ export interface TrainingMemory {
 
 function layerStepBytes(l: LayerConfig, batch: number): { bytes: number; shifts: number } {
   const size = l.size;
-  if (hasCircuitAngles(l.neuron)) {
-    const n = (l.ioQubits as number | undefined) ?? 1;
-    const m = (l.memoryQubits as number | undefined) ?? 1;
-    const c = circuitFromAnsatz((l.ansatz as AnsatzSpec | undefined) ?? (l.neuron === 'sqs-compat' ? 'paper-compat' : undefined), n, m);
+  const c = neuronKind(l.neuron).circuit?.(l);
+  if (c) {
+    const n = c.ioQubits;
     // The dense path applies the whole circuit as one matrix: its working set does not grow with gates.
     const reg = { qubits: c.totalQubits, gates: preferDense(c, size) ? 1 : c.ops.length };
     return { bytes: stepBytes(reg, size * batch, 'statevector') + size * n * batch * 4 * 8, shifts: 2 * c.paramNames.length + 2 * n };

@@ -4,8 +4,9 @@
  */
 import { addCurrents, synapseCurrents } from '../kernels/synapse';
 import { Tensor, tf } from '../kernels/tf';
-import { NeuronLayer, StepContext } from './neurons/layer';
-import { ConfigError, LayerConfig, createLayer } from './neurons/registry';
+import { ConfigError } from './errors';
+import { LayerConfig, NeuronKind, NeuronLayer, StepContext } from './neurons/layer';
+import { NEURON_KINDS, createLayer } from './neurons/registry';
 import { Rng } from './random';
 
 export interface NetworkConfig {
@@ -71,10 +72,11 @@ export class Network {
   readonly synapses: Synapse[];
   readonly biases: (tf.Variable | null)[];
 
-  constructor(readonly config: NetworkConfig, seed = 0) {
+  /** `kinds` replaces the neuron registry (src/neurons/registry.ts), e.g. with a kind of your own. */
+  constructor(readonly config: NetworkConfig, seed = 0, kinds: readonly NeuronKind[] = NEURON_KINDS) {
     validateNetworkConfig(config);
     const rng = new Rng(`${seed}/init`);
-    this.layers = config.layers.map((l) => createLayer(l, rng.nextSeed()));
+    this.layers = config.layers.map((l) => createLayer(l, rng.nextSeed(), kinds));
     const edges: [number, number][] = config.layers.map((_, i) => [i - 1, i]);
     for (const s of config.skip ?? []) edges.push([s[0], s[1]]);
     const scale = config.weightScale ?? 1;

@@ -7,8 +7,10 @@ import { Complex } from '../kernels/complex';
 import { circuitUnitary } from '../kernels/evolve';
 import { occurrenceAngles } from '../kernels/circuit';
 import { encodingAngles, oneHotFromBits, sqsStep } from '../kernels/statevector';
-import { Tensor, tf, tidy } from '../kernels/tf';
+import { Tensor, tf } from '../kernels/tf';
+import { StepResult } from './neurons/layer';
 import { SqsLayer, SqsState } from './neurons/sqs';
+import { NeuronSimulator, PureStepArgs } from './neuron-sim';
 import { Rng } from './random';
 import { ParsedNeuronSpec, SpecError } from './spec';
 
@@ -25,52 +27,41 @@ export interface GradOptions {
   twoTermOnly?: boolean;
 }
 
-function disposeState(s: SqsState): void {
-  s.mem.re.dispose();
-  s.mem.im.dispose();
-}
-
 export function neuronGradients(spec: ParsedNeuronSpec, opts: GradOptions): NeuronGradients {
   if (spec.noise) throw new SpecError('neuron-grad works in the statevector mode only: remove "noise"');
   if (!spec.outcomes) throw new SpecError('neuron-grad needs spec.outcomes (the forced spike history)');
-  const { circuit } = spec;
-  const n = circuit.ioQubits;
-  const names = circuit.paramNames;
-  const layer = new SqsLayer({ size: 1, ioQubits: n, memoryQubits: circuit.memoryQubits, ansatz: circuit.layers }, { theta: tf.tensor2d([spec.theta]) });
+  const outcomes = spec.outcomes;
+  const names = spec.circuit.paramNames;
   const out: NeuronGradients = { gradLogProb: [], gradEncoding: [] };
-  const rng = new Rng(opts.seed ?? spec.seed);
-  const ctx = { rng, train: false, surrogate: 'straight-through' as const };
-  const prep = tidy(() => layer.prepare({ local: opts.method === 'shift', twoTermOnly: opts.twoTermOnly }));
-  let state = tidy(() => layer.initialState(1));
-  try {
-    for (let t = 0; t < spec.steps; t++) {
-      const z = tf.tensor3d([spec.currents[t].map((v) => [v])]);
-      const y = tf.tensor3d([(spec.outcomes[t] as number[]).map((v) => [v])]);
-      const next = tidy(() => {
-        if (opts.method === 'shift') {
-          const e = layer.eligibility(prep, state, z, y, ctx, { shots: opts.shots ?? 0 });
-          const th = e.dLogPdParams.theta.dataSync();
-          out.gradLogProb.push(Object.fromEntries(names.map((k, i) => [k, th[i]])));
-          out.gradEncoding.push(Array.from(e.dLogPdEncoding.dataSync()));
-          checkPossible(e.logProb, t, spec.outcomes![t]);
-          return e.state;
-        }
-        const g = autodiffStep(layer, state.mem, z, y);
-        out.gradLogProb.push(Object.fromEntries(names.map((k, i) => [k, g.theta[i]])));
-        out.gradEncoding.push(g.phi);
-        const r = layer.stepForced(prep, state, z, y);
-        checkPossible(r.logProb, t, spec.outcomes![t]);
-        return r.state;
-      });
-      disposeState(state);
-      state = next;
-      z.dispose();
-      y.dispose();
+  let t = 0;
+  // Each forced step records the eligibilities at the memory the forced history left, then moves on.
+  const step = ({ layer, prep, state, currents, spikes, ctx }: PureStepArgs): StepResult<SqsState> => {
+    const y = spikes as Tensor;
+    if (opts.method === 'shift') {
+      const e = layer.eligibility(prep, state, currents, y, ctx, { shots: opts.shots ?? 0 });
+      const th = e.dLogPdParams.theta.dataSync();
+      out.gradLogProb.push(Object.fromEntries(names.map((k, i) => [k, th[i]])));
+      out.gradEncoding.push(Array.from(e.dLogPdEncoding.dataSync()));
+      checkPossible(e.logProb, t, outcomes[t]);
+      return e;
     }
+    const g = autodiffStep(layer, state.mem, currents, y);
+    out.gradLogProb.push(Object.fromEntries(names.map((k, i) => [k, g.theta[i]])));
+    out.gradEncoding.push(g.phi);
+    const r = layer.stepForced(prep, state, currents, y);
+    checkPossible(r.logProb, t, outcomes[t]);
+    return r;
+  };
+  const sim = new NeuronSimulator(spec, {
+    mode: 'pure',
+    rng: new Rng(opts.seed ?? spec.seed),
+    prepare: { local: opts.method === 'shift', twoTermOnly: opts.twoTermOnly },
+    step,
+  });
+  try {
+    for (t = 0; t < spec.steps; t++) sim.stepSpec(t);
   } finally {
-    disposeState(state);
-    tf.dispose(prep as never);
-    layer.dispose();
+    sim.dispose();
   }
   return out;
 }

@@ -18,6 +18,7 @@
  */
 import { SqsnnError } from '../kernels/errors';
 import { Circuit, GateOp } from '../kernels/circuit';
+import { GATES, QasmInstruction, isGateName } from '../kernels/gates';
 
 export class QasmError extends SqsnnError {}
 
@@ -31,12 +32,7 @@ export interface QasmNeuron {
 }
 
 /** A gate-level instruction of the target language (before formatting). */
-export interface QasmGate {
-  name: string;
-  params: number[];
-  /** Register indices: [target] or [control, target]. */
-  qubits: number[];
-}
+export type QasmGate = QasmInstruction;
 
 export interface QasmOptions {
   version?: QasmVersion;
@@ -48,61 +44,18 @@ const HALF_PI = Math.PI / 2;
 
 /**
  * The gates of the target language implementing one circuit op, with register indices shifted by
- * `offset`. Gate conventions: RX/RY/RZ exactly as in kernels/gates.ts; qelib1's `rz` and `rx` agree
- * with them up to a global phase, and qelib1's `crz` is exactly the controlled RZ.
+ * `offset`: the gate's OpenQASM name from its registry entry (kernels/gates/), or in OpenQASM 2 its
+ * decomposition into qelib1.inc gates when qelib1 lacks it.
  */
 export function gateInstructions(op: GateOp, angle: number | undefined, version: QasmVersion, offset = 0): QasmGate[] {
+  if (!isGateName(op.gate)) throw new QasmError(`gate ${(op as GateOp).gate} has no OpenQASM translation`);
+  const gate = GATES[op.gate];
   const q = op.qubits.map((x) => x + offset);
-  const need = (): number => {
-    if (angle === undefined || !Number.isFinite(angle))
-      throw new QasmError(`gate ${op.gate} on qubits ${op.qubits.join(',')} needs a finite angle, got ${angle}`);
-    return angle;
-  };
-  switch (op.gate) {
-    case 'RX':
-      return [{ name: 'rx', params: [need()], qubits: q }];
-    case 'RY':
-      return [{ name: 'ry', params: [need()], qubits: q }];
-    case 'RZ':
-      return [{ name: 'rz', params: [need()], qubits: q }];
-    case 'H':
-      return [{ name: 'h', params: [], qubits: q }];
-    case 'X':
-      return [{ name: 'x', params: [], qubits: q }];
-    case 'CNOT':
-      return [{ name: 'cx', params: [], qubits: q }];
-    case 'CZ':
-      return [{ name: 'cz', params: [], qubits: q }];
-    case 'CRZ':
-      return [{ name: 'crz', params: [need()], qubits: q }];
-    case 'CRX': {
-      const a = need();
-      if (version === 3) return [{ name: 'crx', params: [a], qubits: q }];
-      const [c, t] = q;
-      // Qiskit's definition of crx in terms of the original qelib1 gates.
-      return [
-        { name: 'u1', params: [HALF_PI], qubits: [t] },
-        { name: 'cx', params: [], qubits: [c, t] },
-        { name: 'u3', params: [-a / 2, 0, 0], qubits: [t] },
-        { name: 'cx', params: [], qubits: [c, t] },
-        { name: 'u3', params: [a / 2, -HALF_PI, 0], qubits: [t] },
-      ];
-    }
-    case 'CRY': {
-      const a = need();
-      if (version === 3) return [{ name: 'cry', params: [a], qubits: q }];
-      const [c, t] = q;
-      // X·RY(−a/2)·X = RY(a/2): the target turns by a when the control is 1, by 0 otherwise.
-      return [
-        { name: 'ry', params: [a / 2], qubits: [t] },
-        { name: 'cx', params: [], qubits: [c, t] },
-        { name: 'ry', params: [-a / 2], qubits: [t] },
-        { name: 'cx', params: [], qubits: [c, t] },
-      ];
-    }
-    default:
-      throw new QasmError(`gate ${(op as GateOp).gate} has no OpenQASM translation`);
-  }
+  if (!gate.parametric) return [{ name: gate.qasm.name, params: [], qubits: q }];
+  if (angle === undefined || !Number.isFinite(angle))
+    throw new QasmError(`gate ${op.gate} on qubits ${op.qubits.join(',')} needs a finite angle, got ${angle}`);
+  if (version === 2 && gate.qasm.qelib1) return gate.qasm.qelib1(angle, q);
+  return [{ name: gate.qasm.name, params: [angle], qubits: q }];
 }
 
 /**

@@ -5,6 +5,7 @@
  */
 import { LocalConfig } from './learn/local';
 import { ThetaInit } from './neurons/init';
+import { NEURON_KINDS } from './neurons/registry';
 
 export interface Recipe {
   lr: number;
@@ -63,7 +64,7 @@ export function recipeFor(neuron: string, rule: string): ResolvedRecipe {
   return { ...r, local: { ...r.local }, source: BY_NEURON_RULE[key] ? key : BY_RULE[rule] && Object.keys(BY_RULE[rule]).length ? rule : 'base' };
 }
 
-/** The neuron kinds whose layers take a θ initialisation. */
+/** The neuron kinds whose layers take a θ initialisation (their registry entry says so). */
 export function hasCircuitAngles(neuron: string): boolean {
-  return neuron === 'sqs' || neuron === 'sqs-compat';
+  return NEURON_KINDS.some((k) => k.kind === neuron && k.circuitAngles);
 }

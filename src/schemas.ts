@@ -6,8 +6,11 @@
  * knows them; the schemas own the shape.
  */
 import { z } from 'zod';
-import { SqsnnError } from '../kernels/errors';
-import { hasCircuitAngles } from './recipes';
+import { NEURON_KINDS } from './neurons/registry';
+import { ansatzSchema, neuronSpecSchema, noiseSchema } from './spec';
+import { SchemaError, describeIssue, explain, validate } from './validate';
+
+export { ansatzSchema, neuronSpecSchema, noiseSchema, SchemaError, describeIssue, validate };
 
 /**
  * Defaults of the train config, declared once: the schema fills them into a config file,
@@ -43,67 +46,25 @@ export const LOCAL_RULE_DEFAULTS = {
 const int = (min: number) => z.number().int().min(min);
 const positive = z.number().positive();
 
-const gateOp = z.strictObject({ gate: z.string(), qubits: z.array(z.number()), param: z.string().optional() });
+/**
+ * A layer: its neuron kind and size, checked further by the kind's own strict `configSchema`
+ * (src/neurons/registry.ts) when it has one; other kinds check their options when built.
+ */
+export const layerSchema = z
+  .looseObject({ neuron: z.string(), size: int(1) })
+  .superRefine((layer, ctx) => {
+    const schema = NEURON_KINDS.find((k) => k.kind === layer.neuron)?.configSchema;
+    if (!schema) return;
+    const r = schema.safeParse(layer);
+    if (!r.success) for (const issue of r.error.issues) ctx.addIssue(asCustom(issue));
+  })
+  // The exported JSON Schema lists each kind's options, so editors can complete a layer.
+  .meta({ anyOf: NEURON_KINDS.flatMap((k) => (k.configSchema ? [withoutDialect(z.toJSONSchema(k.configSchema))] : [])) });
 
-export const ansatzSchema = z.union([
-  z.enum(['paper', 'paper-compat']),
-  z.array(gateOp),
-  z.array(z.array(gateOp)),
-  z.strictObject({
-    type: z.literal('hardware-efficient'),
-    layers: z.number().describe('rotation + entangling layers'),
-    entangler: z.enum(['memory-to-io', 'ring']).optional().describe('CNOTs from each memory qubit to the IO qubits, or a ring over all qubits; default memory-to-io'),
-  }),
-]).describe('circuit of one step: "paper" (the paper\'s 2-qubit neuron), "paper-compat", a gate list (or a list of gate layers), or {"type": "hardware-efficient", "layers": L}');
-
-export const noiseSchema = z.strictObject({
-  t1: z.number().optional().describe('amplitude-damping time T1 (same unit as gateTime)'),
-  t2: z.number().optional().describe('dephasing time T2'),
-  gateTime: z.number().optional().describe('duration of one gate'),
-  depolarizing: z.number().optional().describe('depolarizing probability per gate'),
-}).describe('device noise (density-matrix simulation)');
-
-/** `neuron-trace`, `neuron-grad`, `export-qasm`, `likelihood` --spec (values checked in spec.ts). */
-export const neuronSpecSchema = z.strictObject({
-  ioQubits: z.number().describe('IO qubits N (spikes out, currents in)'),
-  memoryQubits: z.number().describe('memory qubits N_M carried between steps'),
-  ansatz: z.unknown().optional().describe('the circuit (see ansatz in the SQS layer options); default "paper"'),
-  params: z.unknown().optional().describe('circuit angles by name, e.g. {"ent": 2.3, "in": 0.9, "mem": 1.7}'),
-  currents: z.unknown().describe('input currents [T][N]: one row per step, one value per IO qubit'),
-  outcomes: z.unknown().optional().describe('forced spike history [T][N] of 0/1 (neuron-grad; not for export-qasm or likelihood)'),
-  noise: noiseSchema.optional(),
-  seed: z.number().optional().describe('seed of sampled outcomes; default 0'),
-}).describe('One SQS neuron and its input: `sqsnn neuron-trace`, `neuron-grad`, `export-qasm` and `likelihood --spec FILE` (an array of specs with the same T is a layer for export-qasm and likelihood).');
-
-/** An SQS layer; other kinds (lif, qlif, prob, …) check their own options when built. */
-export const sqsLayerSchema = z.strictObject({
-  // sqs or sqs-compat (same options)
-  neuron: z.literal('sqs'),
-  size: int(1).describe('neurons in the layer'),
-  ioQubits: int(1).optional().describe('IO qubits per neuron; default 1'),
-  memoryQubits: int(0).optional().describe('memory qubits per neuron; default 1'),
-  ansatz: ansatzSchema.optional(),
-  path: z.enum(['dense', 'gates']).optional().describe('simulate with the dense step unitary or gate by gate; default: chosen by size'),
-  /** θ initialisation (src/neurons/init.ts). */
-  init: z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('normal'), mean: z.number().optional().describe('mean; default 0'), std: z.number().min(0).optional().describe('standard deviation; default 0.1') }),
-    z.strictObject({ kind: z.literal('uniform'), low: z.number().optional().describe('lower end; default 0'), high: z.number().optional().describe('upper end (excluded); default 2π') }),
-    z.strictObject({
-      kind: z.literal('authors-local'),
-      jitter: z.number().min(0).optional().describe("spread around the authors' local-rule angles; default 0.05"),
-      mirror: z.boolean().optional().describe('neuron 2k+1 copies neuron 2k with θ_mem + π; default false'),
-    }),
-  ]).optional().describe('initial circuit angles θ; default: the recipe\'s (src/recipes.ts)'),
-  memory: z.enum(['quantum', 'reset', 'measured']).optional().describe('what the memory qubits carry between steps: the quantum state, nothing (reset), or the measured outcome; default quantum'),
-}).describe('An SQS layer of `network.layers`; `neuron` is "sqs" or "sqs-compat" (the same options). Other kinds (lif, qlif, prob, …) check their own options when built.');
-export const layerSchema = z.looseObject({
-  neuron: z.string().describe('neuron kind: sqs, sqs-compat, qlif, lif, prob, …'),
-  size: int(1).describe('neurons in the layer'),
-}).describe('one layer; SQS layers also take ioQubits, memoryQubits, ansatz, path, init, memory; other kinds their own options').superRefine((layer, ctx) => {
-  if (!hasCircuitAngles(layer.neuron)) return;
-  const r = sqsLayerSchema.safeParse({ ...layer, neuron: 'sqs' });
-  if (!r.success) for (const issue of r.error.issues) ctx.addIssue(asCustom(issue));
-});
+function withoutDialect(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _, ...rest } = schema;
+  return rest;
+}
 
 /** An issue of a nested parse re-raised from a refinement, with its path and plain message. */
 function asCustom(issue: z.core.$ZodIssue): z.core.$ZodRawIssue {
@@ -245,51 +206,3 @@ export const SCHEMAS = {
   'device-records': deviceRecordsSchema,
 } as const;
 
-export class SchemaError extends SqsnnError {}
-
-function pathText(p: readonly PropertyKey[]): string {
-  return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i ? '.' : ''}${String(k)}`)).join('');
-}
-
-/** Where an issue is and what it says; a union reports the alternative that got furthest. */
-function explain(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string } {
-  if (issue.code === 'unrecognized_keys') return { path: [...issue.path, issue.keys[0]], message: `unknown key${issue.keys.length > 1 ? ` (also ${issue.keys.slice(1).join(', ')})` : ''}` };
-  if (issue.code === 'invalid_union') {
-    const all = issue.errors.flat();
-    const deeper = all.find((i) => i.code === 'unrecognized_keys') ?? all.find((i) => i.path.length > 0);
-    if (deeper) {
-      const inner = explain(deeper);
-      return { path: [...issue.path, ...inner.path], message: inner.message };
-    }
-    return { path: [...issue.path], message: 'not one of the accepted forms' };
-  }
-  return { path: [...issue.path], message: plainMessage(issue) };
-}
-
-function plainMessage(issue: z.core.$ZodIssue): string {
-  switch (issue.code) {
-    case 'too_small':
-      return issue.origin === 'array' ? `needs at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}` : `must be ${issue.inclusive === false ? '>' : '≥'} ${issue.minimum}`;
-    case 'too_big':
-      return issue.origin === 'array' ? `takes at most ${issue.maximum} entries` : `must be ${issue.inclusive === false ? '<' : '≤'} ${issue.maximum}`;
-    case 'invalid_type':
-      return issue.message.includes('received undefined') ? `is required (${issue.expected})` : `must be ${issue.expected === 'int' ? 'an integer' : `a(n) ${issue.expected}`}`;
-    case 'invalid_value':
-      return `must be ${issue.values.map((v) => JSON.stringify(v)).join(' or ')}`;
-    default:
-      return issue.message.replace(/^Invalid input: /, '');
-  }
-}
-
-/** One line for a problem: `network.layers[0].sizee: unknown key`. */
-export function describeIssue(issue: z.core.$ZodIssue): string {
-  const { path, message } = explain(issue);
-  return `${path.length ? pathText(path) : 'top level'}: ${message}`;
-}
-
-/** Parse `raw` with `schema`, or throw a SchemaError (or `ErrorClass`) naming `what`, the path and the problem. */
-export function validate<T extends z.ZodType>(schema: T, raw: unknown, what: string, ErrorClass: new (message: string) => SqsnnError = SchemaError): z.infer<T> {
-  const r = schema.safeParse(raw);
-  if (r.success) return r.data;
-  throw new ErrorClass(`${what}: ${describeIssue(r.error.issues[0])}`);
-}

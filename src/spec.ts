@@ -7,9 +7,42 @@ import { SqsnnError } from '../kernels/errors';
 import * as fs from 'fs';
 import { Circuit, CircuitSpec, GateOp, compileCircuit, hardwareEfficientCircuit, paperCircuit, paperCompatCircuit } from '../kernels/circuit';
 import { NoiseSpec } from '../kernels/density';
-import { neuronSpecSchema, validate } from './schemas';
+import { z } from 'zod';
+import { validate } from './validate';
 
 export class SpecError extends SqsnnError {}
+
+const gateOp = z.strictObject({ gate: z.string(), qubits: z.array(z.number()), param: z.string().optional() });
+
+export const ansatzSchema = z.union([
+  z.enum(['paper', 'paper-compat']),
+  z.array(gateOp),
+  z.array(z.array(gateOp)),
+  z.strictObject({
+    type: z.literal('hardware-efficient'),
+    layers: z.number().describe('rotation + entangling layers'),
+    entangler: z.enum(['memory-to-io', 'ring']).optional().describe('CNOTs from each memory qubit to the IO qubits, or a ring over all qubits; default memory-to-io'),
+  }),
+]).describe('circuit of one step: "paper" (the paper\'s 2-qubit neuron), "paper-compat", a gate list (or a list of gate layers), or {"type": "hardware-efficient", "layers": L}');
+
+export const noiseSchema = z.strictObject({
+  t1: z.number().optional().describe('amplitude-damping time T1 (same unit as gateTime)'),
+  t2: z.number().optional().describe('dephasing time T2'),
+  gateTime: z.number().optional().describe('duration of one gate'),
+  depolarizing: z.number().optional().describe('depolarizing probability per gate'),
+}).describe('device noise (density-matrix simulation)');
+
+/** `neuron-trace`, `neuron-grad`, `export-qasm`, `likelihood` --spec (values checked in spec.ts). */
+export const neuronSpecSchema = z.strictObject({
+  ioQubits: z.number().describe('IO qubits N (spikes out, currents in)'),
+  memoryQubits: z.number().describe('memory qubits N_M carried between steps'),
+  ansatz: z.unknown().optional().describe('the circuit (see ansatz in the SQS layer options); default "paper"'),
+  params: z.unknown().optional().describe('circuit angles by name, e.g. {"ent": 2.3, "in": 0.9, "mem": 1.7}'),
+  currents: z.unknown().describe('input currents [T][N]: one row per step, one value per IO qubit'),
+  outcomes: z.unknown().optional().describe('forced spike history [T][N] of 0/1 (neuron-grad; not for export-qasm or likelihood)'),
+  noise: noiseSchema.optional(),
+  seed: z.number().optional().describe('seed of sampled outcomes; default 0'),
+}).describe('One SQS neuron and its input: `sqsnn neuron-trace`, `neuron-grad`, `export-qasm` and `likelihood --spec FILE` (an array of specs with the same T is a layer for export-qasm and likelihood).');
 
 export type AnsatzSpec =
   | 'paper'

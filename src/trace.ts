@@ -2,14 +2,7 @@
  * Simulate one neuron from a parsed spec over T steps: outcome probabilities, per-qubit spike
  * probabilities and the outcomes (sampled, or forced). Statevector mode, or density mode with noise.
  */
-import { Complex } from '../kernels/complex';
-import { densityFromPure, densityStep } from '../kernels/density';
-import { occurrenceAngles } from '../kernels/circuit';
-import { encodingAngles, initialMemory, oneHotFromBits, perQubit } from '../kernels/statevector';
-import { tf, tidy } from '../kernels/tf';
-import { SqsLayer } from './neurons/sqs';
-import { StatefulLayer } from './neurons/stateful';
-import { Rng } from './random';
+import { NeuronSimulator } from './neuron-sim';
 import { ParsedNeuronSpec, SpecError } from './spec';
 
 export interface NeuronTrace {
@@ -41,52 +34,15 @@ export function traceNeuron(spec: ParsedNeuronSpec): NeuronTrace {
     res.outcomes.push(outcome);
     res.outcomeProb.push(p[k]);
   };
-  const currentsAt = (t: number) => tf.tensor3d([spec.currents[t].map((z) => [z])]);
-
-  if (spec.noise) {
-    const rng = new Rng(spec.seed);
-    const angles = occurrenceAngles(circuit, tf.tensor2d([spec.theta]));
-    let rho: Complex = tidy(() => densityFromPure(initialMemory(1, circuit.memoryQubits, 1)));
-    for (let t = 0; t < spec.steps; t++) {
-      const next = tidy(() => {
-        const forced = spec.outcomes ? oneHotFromBits(tf.tensor3d([spec.outcomes[t].map((v) => [v])])) : undefined;
-        const out = densityStep({
-          circuit, angles, rhoMem: rho, phi: encodingAngles(currentsAt(t)), noise: spec.noise, forced,
-          uniforms: forced ? undefined : rng.uniform([1, 1]),
-        });
-        const oneHot = Array.from((out.oneHot as tf.Tensor).dataSync());
-        record(t, out.probs.dataSync() as Float32Array, bitsOf(oneHot.indexOf(1), n));
-        return out.rhoMem;
-      });
-      rho.re.dispose();
-      rho.im.dispose();
-      rho = next;
-    }
-    rho.re.dispose();
-    rho.im.dispose();
-    angles.dispose();
-    return res;
-  }
-
-  const layer = new SqsLayer(
-    { size: 1, ioQubits: n, memoryQubits: circuit.memoryQubits, ansatz: circuit.layers },
-    { theta: tf.tensor2d([spec.theta]) },
-  );
-  const neuron = new StatefulLayer(layer, spec.seed);
+  // Statevector mode, or density mode when the spec has noise; outcomes sampled from spec.seed.
+  const sim = new NeuronSimulator(spec);
   try {
-    neuron.reset(1);
     for (let t = 0; t < spec.steps; t++) {
-      const z = currentsAt(t);
-      const out = spec.outcomes ? neuron.stepForced(z, tf.tensor3d([spec.outcomes[t].map((v) => [v])])) : neuron.step(z);
-      const probs = (out.outcomeProbs as tf.Tensor).dataSync() as Float32Array;
-      const bits = Array.from(out.spikes.dataSync()).map((v) => Math.round(v));
-      record(t, probs, bits);
-      for (const x of Object.values(out)) (x as tf.Tensor).dispose();
-      z.dispose();
+      const out = sim.stepSpec(t);
+      record(t, out.probs, Array.from(out.spikes as Float32Array, (v) => Math.round(v)));
     }
   } finally {
-    neuron.dispose();
-    layer.dispose();
+    sim.dispose();
   }
   return res;
 }

@@ -9,8 +9,6 @@ import { countParameters, parameterBreakdown, sizeHidden, matchBudget } from '..
 import type { Dataset } from '../src/data';
 import { countLoss } from '../src/learn/bptt';
 import { Network, NetworkConfig } from '../src/network';
-import '../src/learn/local';
-import '../src/neurons/baselines';
 import { StepContext } from '../src/neurons/layer';
 import { LifLayer } from '../src/neurons/lif';
 import { StatefulLayer } from '../src/neurons/stateful';

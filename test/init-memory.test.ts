@@ -8,8 +8,7 @@ import { Network } from '../src/network';
 import { parseThetaInit, resolveThetaInit, sampleTheta } from '../src/neurons/init';
 import { ConfigError, createLayer } from '../src/neurons/registry';
 import { SqsLayer } from '../src/neurons/sqs';
-import { createRule } from '../src/learn/rule';
-import '../src/learn/local';
+import { createRule } from '../src/learn/registry';
 import { Rng } from '../src/random';
 import { recipeFor } from '../src/recipes';
 

@@ -1,11 +1,11 @@
 /**
  * The optimiser (src/learn/optimizer.ts): SGD and Adam over named variables, clipping, state; and
- * the learning-rule registry (src/learn/rule.ts) that the training loop goes through.
+ * the learning-rule registry (src/learn/registry.ts) that the training loop goes through.
  */
 import { setupBackend, tf } from './helpers';
 import { Optimizer } from '../src/learn/optimizer';
 import { Network } from '../src/network';
-import { createRule, ruleNames } from '../src/learn/rule';
+import { createRule, ruleNames } from '../src/learn/registry';
 import { Rng } from '../src/random';
 
 beforeAll(async () => {

@@ -6,7 +6,8 @@
  */
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { SCHEMAS, sqsLayerSchema } from '../schemas';
+import { sqsNeuron } from '../neurons/sqs';
+import { SCHEMAS } from '../schemas';
 import { optionDefault } from './options';
 
 const GENERATED = (source: string) => `<!-- Generated from ${source} by \`npm run docs\` (scripts/gen-docs.js); do not edit by hand. -->`;
@@ -180,6 +181,6 @@ export function configReference(): string {
     '[recipes.md](recipes.md)). The command-line flags are in [cli.md](cli.md).',
     '',
     ...Object.entries(SCHEMAS).flatMap(([name, schema]) => schemaSection(`\`${name}\``, schema)),
-    ...schemaSection('SQS layer options (`network.layers[]` with `neuron` sqs or sqs-compat)', sqsLayerSchema),
+    ...schemaSection('SQS layer options (`network.layers[]` with `neuron` sqs or sqs-compat)', sqsNeuron.configSchema as z.ZodType),
   ].join('\n');
 }

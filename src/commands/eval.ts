@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import { initBackend } from '../backend';
 import { backendOption, choiceOption, jsonOption, numberOption, runCommand, stringOption, UsageError } from '../cli/options';
 import { loadDataset } from '../data';
-import '../neurons/baselines';
 import { evaluate, networkFromCheckpoint } from '../train';
 
 interface EvalOptions {

@@ -89,15 +89,12 @@ async function fromCheckpoint(o: SourceOptions, dir: string): Promise<NeuronSour
   try {
     const nl = net.layers.length;
     if (layerIdx >= nl) throw new CheckpointError(`the checkpoint in ${dir} has ${nl} layer(s) (0..${nl - 1}), no layer ${layerIdx}`);
-    const layer = net.layers[layerIdx] as unknown as {
-      kind: string; size: number; circuit?: ParsedNeuronSpec['circuit']; theta?: { arraySync(): unknown }; config?: { ansatz?: unknown };
-    };
-    if (layer.kind !== 'sqs' || !layer.circuit || !layer.theta)
+    const layer = net.layers[layerIdx];
+    if (!layer.toSpec)
       throw new QasmError(`layer ${layerIdx} of the checkpoint in ${dir} is a '${layer.kind}' layer: only SQS layers run on quantum hardware`);
     if (neuronIdx !== undefined && neuronIdx >= layer.size)
       throw new CheckpointError(`layer ${layerIdx} of the checkpoint in ${dir} has ${layer.size} neuron(s) (0..${layer.size - 1}), no neuron ${neuronIdx}`);
-    const circuit = layer.circuit;
-    const theta = layer.theta.arraySync() as number[][];
+    const toSpec = layer.toSpec.bind(layer);
     let cur = readJsonInput(currentsFile, '--currents');
     if (cur && typeof cur === 'object' && !Array.isArray(cur) && 'currents' in cur) cur = (cur as { currents: unknown }).currents;
     if (!Array.isArray(cur) || cur.length === 0) throw new SpecError(`${currentsFile}: currents must be a non-empty array of T steps`);
@@ -108,14 +105,7 @@ async function fromCheckpoint(o: SourceOptions, dir: string): Promise<NeuronSour
         throw new SpecError(`${currentsFile}: currents[${t}] must have ${h} entries (one per neuron of layer ${layerIdx}), got ${JSON.stringify(row).slice(0, 60)}`);
       return row[i];
     });
-    const ansatz = (layer.config?.ansatz ?? 'paper') as NeuronSpec['ansatz'];
-    const specFor = (i: number, currents: unknown): NeuronSpec => ({
-      ioQubits: circuit.ioQubits,
-      memoryQubits: circuit.memoryQubits,
-      ansatz,
-      params: Object.fromEntries(circuit.paramNames.map((name, k) => [name, theta[i][k]])),
-      currents: currents as number[][],
-    });
+    const specFor = (i: number, currents: unknown): NeuronSpec => ({ ...toSpec(i), currents: currents as number[][] });
     let raw: NeuronSpec[];
     if (neuronIdx !== undefined) {
       if (d === 3) raw = [specFor(neuronIdx, slice(neuronIdx))];

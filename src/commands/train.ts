@@ -12,10 +12,8 @@ import { allowed, backendOption, choiceOption, givenFlags, jsonOption, listOptio
 import { batchProgress } from '../cli/progress';
 import { loadDataset } from '../data';
 import { Encoding, inputFeatures } from '../inputs';
-import '../learn/local';
-import { ruleNames } from '../learn/rule';
+import { ruleNames } from '../learn/registry';
 import { NetworkConfig, validateNetworkConfig } from '../network';
-import '../neurons/baselines';
 import { parseThetaInit, resolveThetaInit } from '../neurons/init';
 import { hasCircuitAngles, recipeFor } from '../recipes';
 import { lockRunFolder } from '../run-folder';

@@ -8,6 +8,7 @@ import { Tensor, tf } from '../../kernels/tf';
 import { Network, predict } from '../network';
 import { Rng } from '../random';
 import { Optimizer } from './optimizer';
+import type { LearningRule, RuleConfig, RuleKind } from './rule';
 
 export interface BpttOptions {
   surrogate: Surrogate;
@@ -74,3 +75,29 @@ export function bpttStep(net: Network, opt: Optimizer, inputs: Tensor, labels: T
   });
   return { loss, correct, size: labels.shape[0] as number };
 }
+
+class BpttRule implements LearningRule {
+  readonly name = 'bptt';
+  readonly optimizer: Optimizer;
+  constructor(private readonly net: Network, private readonly cfg: RuleConfig) {
+    this.optimizer = new Optimizer(net.namedVariables(), cfg.optimizer);
+  }
+  trainBatch(inputs: Tensor, labels: Tensor, rng: Rng): BatchResult {
+    return bpttStep(this.net, this.optimizer, inputs, labels, rng, this.cfg.bptt);
+  }
+  saveState(): Record<string, unknown> {
+    return { step: this.optimizer.step };
+  }
+  loadState(s: Record<string, unknown>): void {
+    this.optimizer.step = Number(s.step ?? 0);
+  }
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+export const bpttRule: RuleKind = {
+  name: 'bptt',
+  summary: 'surrogate-gradient backpropagation through time (tfjs autodiff through all T steps)',
+  create: (net, cfg) => new BpttRule(net, cfg),
+};

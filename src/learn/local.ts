@@ -13,8 +13,8 @@ import { Eligibility, NeuronLayer, StepContext } from '../neurons/layer';
 import { Rng } from '../random';
 import { BatchResult, correctCount, readScalars } from './bptt';
 import { Optimizer } from './optimizer';
-import { LearningRule, RuleConfig, registerRule } from './rule';
-import { ConfigError } from '../neurons/registry';
+import type { LearningRule, RuleConfig, RuleKind } from './rule';
+import { ConfigError } from '../errors';
 
 export interface LocalConfig {
   /** Shots per estimated probability (0 = exact probabilities). */
@@ -347,4 +347,8 @@ export class LocalRule implements LearningRule {
   }
 }
 
-registerRule('local', (net, cfg) => new LocalRule(net, cfg));
+export const localRule: RuleKind = {
+  name: 'local',
+  summary: 'the local rule: eligibilities from parameter shifts times a learning signal, one update per batch',
+  create: (net, cfg) => new LocalRule(net, cfg),
+};

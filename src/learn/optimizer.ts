@@ -4,7 +4,7 @@
  * expression per step.
  */
 import { Tensor, tf } from '../../kernels/tf';
-import { ConfigError } from '../neurons/registry';
+import { ConfigError } from '../errors';
 
 export interface OptimizerConfig {
   kind: 'adam' | 'sgd';

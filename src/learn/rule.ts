@@ -1,9 +1,9 @@
-/** A training rule (BPTT, local, …) behind one interface, so the training loop is written once. */
-import { Tensor, tf } from '../../kernels/tf';
-import { Network } from '../network';
-import { Rng } from '../random';
-import { BatchResult, BpttOptions, bpttStep } from './bptt';
-import { Optimizer, OptimizerConfig } from './optimizer';
+/** A training rule (BPTT, local, …) behind one interface, so the training loop is written once. Types only. */
+import type { Tensor } from '../../kernels/tf';
+import type { Network } from '../network';
+import type { Rng } from '../random';
+import type { BatchResult, BpttOptions } from './bptt';
+import type { Optimizer, OptimizerConfig } from './optimizer';
 
 export interface LearningRule {
   readonly name: string;
@@ -22,43 +22,13 @@ export interface RuleConfig {
   [rule: string]: unknown;
 }
 
-type RuleFactory = (net: Network, cfg: RuleConfig) => LearningRule;
-const RULES: Record<string, RuleFactory> = {};
-
-export function registerRule(name: string, f: RuleFactory): void {
-  RULES[name] = f;
+/**
+ * One learning rule of the registry (src/learn/registry.ts): its file exports this object, the
+ * registry lists it. `cfg.optimizer` is shared; a rule's own options sit under its name in `cfg`.
+ */
+export interface RuleKind {
+  readonly name: string;
+  /** One line for listings. */
+  readonly summary: string;
+  create(net: Network, cfg: RuleConfig): LearningRule;
 }
-
-export function ruleNames(): string[] {
-  return Object.keys(RULES);
-}
-
-export function createRule(name: string, net: Network, cfg: RuleConfig): LearningRule {
-  const f = RULES[name];
-  if (!f) throw new Error(`unknown training rule '${name}'; known: ${ruleNames().join(', ')}`);
-  return f(net, cfg);
-}
-
-class BpttRule implements LearningRule {
-  readonly name = 'bptt';
-  readonly optimizer: Optimizer;
-  constructor(private readonly net: Network, private readonly cfg: RuleConfig) {
-    this.optimizer = new Optimizer(net.namedVariables(), cfg.optimizer);
-  }
-  trainBatch(inputs: Tensor, labels: Tensor, rng: Rng): BatchResult {
-    return bpttStep(this.net, this.optimizer, inputs, labels, rng, this.cfg.bptt);
-  }
-  saveState(): Record<string, unknown> {
-    return { step: this.optimizer.step };
-  }
-  loadState(s: Record<string, unknown>): void {
-    this.optimizer.step = Number(s.step ?? 0);
-  }
-  dispose(): void {
-    this.optimizer.dispose();
-  }
-}
-
-registerRule('bptt', (net, cfg) => new BpttRule(net, cfg));
-
-export { tf };

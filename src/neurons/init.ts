@@ -9,13 +9,25 @@
  * - `authors-local` (the authors' local-learning code): each angle near one of π/4, π/3, π/2, 2π/3
  *   (± jitter); with `mirror`, neuron 2k+1 copies neuron 2k with θ_mem + π and negated input weights.
  */
+import { z } from 'zod';
 import { Rng } from '../random';
-import { ConfigError } from './registry';
+import { ConfigError } from '../errors';
 
 export type ThetaInit =
   | { kind: 'normal'; mean?: number; std?: number }
   | { kind: 'uniform'; low?: number; high?: number }
   | { kind: 'authors-local'; jitter?: number; mirror?: boolean };
+
+/** The shape of a θ initialisation in config files (values are checked by `resolveThetaInit`). */
+export const thetaInitSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('normal'), mean: z.number().optional().describe('mean; default 0'), std: z.number().min(0).optional().describe('standard deviation; default 0.1') }),
+  z.strictObject({ kind: z.literal('uniform'), low: z.number().optional().describe('lower end; default 0'), high: z.number().optional().describe('upper end (excluded); default 2π') }),
+  z.strictObject({
+    kind: z.literal('authors-local'),
+    jitter: z.number().min(0).optional().describe("spread around the authors' local-rule angles; default 0.05"),
+    mirror: z.boolean().optional().describe('neuron 2k+1 copies neuron 2k with θ_mem + π; default false'),
+  }),
+]).describe("initial circuit angles θ; default: the recipe's (src/recipes.ts)");
 
 export const DEFAULT_THETA_INIT: ThetaInit = { kind: 'normal', mean: 0, std: 0.1 };
 

@@ -3,9 +3,19 @@
  * laid out [neurons, channels, batch], so a network can run them inside one gradient tape (BPTT) or
  * one tidy (inference), plus the per-step eligibilities of the local rule for layers that have one.
  */
+import type { z } from 'zod';
+import type { Circuit } from '../../kernels/circuit';
 import { Tensor, tf } from '../../kernels/tf';
 import { Surrogate } from '../../kernels/statevector';
 import { Rng } from '../random';
+import type { NeuronSpec } from '../spec';
+
+/** A layer as data: its neuron kind, its size and the kind's options. */
+export interface LayerConfig {
+  neuron: string;
+  size: number;
+  [option: string]: unknown;
+}
 
 export interface StepContext {
   rng: Rng;
@@ -81,7 +91,51 @@ export interface NeuronLayer<S = unknown, P = unknown> {
   stateTensors(state: S): Tensor[];
   /** JSON description that recreates the layer (without parameter values). */
   describe(): Record<string, unknown>;
+  /**
+   * Neuron `neuron` of the layer, with its trained parameters, as a single-neuron spec without
+   * currents (for `exportQasm` and `likelihoodReport`): only layers that run on quantum hardware.
+   */
+  toSpec?(neuron: number): Omit<NeuronSpec, 'currents'>;
   dispose(): void;
+}
+
+/** Channels N per neuron and trainable intrinsic parameters of a layer config (weights and biases aside). */
+export interface LayerShape {
+  channels: number;
+  intrinsic: number;
+}
+
+/** Circuit executions (device shots) one input costs a layer per inference. */
+export interface ExecutionCount {
+  executions: number;
+  /** True when the count rests on an assumed shot number (e.g. QLIF with exact probabilities). */
+  estimated: boolean;
+}
+
+/**
+ * One neuron kind: everything the engine knows about it, in one object. Each neuron file exports its
+ * entry and src/neurons/registry.ts lists them; nothing registers itself on import.
+ */
+export interface NeuronKind {
+  /** The `neuron` value of a layer config. */
+  readonly kind: string;
+  /** One line for listings (`sqsnn info`, the README). */
+  readonly summary: string;
+  /** Whether layers hold circuit angles θ (and so take a θ initialisation, `init`). */
+  readonly circuitAngles: boolean;
+  /**
+   * Strict schema of a layer config of this kind, checked when a config file is read. Without
+   * one, the layer checks its options when built.
+   */
+  readonly configSchema?: z.ZodType;
+  /** A layer with its initial parameters drawn from `seed`. */
+  create(cfg: LayerConfig, seed: number): NeuronLayer;
+  /** The circuit each neuron of a layer config runs, for kinds that run one (memory estimates). */
+  circuit?(cfg: LayerConfig): Circuit;
+  /** Channels and intrinsic parameter count of a config, without building the layer (parameter budgets). */
+  shape(cfg: LayerConfig): LayerShape;
+  /** Circuit executions per inference of `steps` steps (0 for classical neurons). */
+  executions(cfg: LayerConfig, steps: number): ExecutionCount;
 }
 
 export function countParams(vars: Record<string, tf.Variable>): number {

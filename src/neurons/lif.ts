@@ -15,9 +15,10 @@
  * This module also holds the small spike helpers the other baselines share (`heavisideSurrogate`,
  * `detach`, `surrogateDerivative`).
  */
+import { z } from 'zod';
 import { Tensor, tf } from '../../kernels/tf';
-import { ForcedResult, NeuronLayer, StepContext, StepResult } from './layer';
-import { ConfigError } from './registry';
+import { ForcedResult, NeuronKind, NeuronLayer, StepContext, StepResult } from './layer';
+import { ConfigError } from '../errors';
 
 export type ThresholdSurrogate = 'fast-sigmoid' | 'arctan';
 export const THRESHOLD_SURROGATES: ThresholdSurrogate[] = ['fast-sigmoid', 'arctan'];
@@ -203,3 +204,26 @@ export function betaVariable(size: number, beta: number): tf.Variable {
   init.dispose();
   return v;
 }
+
+/** A classical neuron runs no circuit. */
+export const noExecutions: NeuronKind['executions'] = () => ({ executions: 0, estimated: false });
+
+export const lifNeuron: NeuronKind = {
+  kind: 'lif',
+  summary: 'classical leaky integrate-and-fire neuron with surrogate gradients (baseline)',
+  circuitAngles: false,
+  // The shape of the options; their values are checked by lifOptions when the layer is built.
+  configSchema: z.strictObject({
+    neuron: z.literal('lif'),
+    size: z.number().int().min(1),
+    beta: z.number().optional(),
+    threshold: z.number().optional(),
+    surrogate: z.enum(THRESHOLD_SURROGATES).optional(),
+    slope: z.number().optional(),
+    learnBeta: z.boolean().optional(),
+    detachReset: z.boolean().optional(),
+  }),
+  create: (cfg) => new LifLayer(cfg as unknown as LifLayerConfig),
+  shape: (cfg) => ({ channels: 1, intrinsic: lifIntrinsicParameters(cfg as unknown as LifLayerConfig) }),
+  executions: noExecutions,
+};

@@ -21,10 +21,11 @@
  * eligibility also offers `probAt(z')` = p(y | u(z')) with the state held fixed, for SPSA.
  */
 import { Surrogate } from '../../kernels/statevector';
+import { z } from 'zod';
 import { Tensor, tf } from '../../kernels/tf';
-import { Eligibility, ForcedResult, LocalOptions, NeuronLayer, StepContext, StepResult } from './layer';
-import { betaVariable, checkKeys, checkNumber } from './lif';
-import { ConfigError } from './registry';
+import { Eligibility, ForcedResult, LocalOptions, NeuronKind, NeuronLayer, StepContext, StepResult } from './layer';
+import { betaVariable, checkKeys, checkNumber, noExecutions } from './lif';
+import { ConfigError } from '../errors';
 
 export type ProbReset = 'none' | 'subtract' | 'zero';
 
@@ -189,3 +190,21 @@ export class ProbLayer implements NeuronLayer<ProbState, ProbPrep> {
     for (const v of Object.values(this.variables)) v.dispose();
   }
 }
+
+export const probNeuron: NeuronKind = {
+  kind: 'prob',
+  summary: 'classical probabilistic (sigmoid-Bernoulli) neuron, trainable by BPTT and the local rule (baseline)',
+  circuitAngles: false,
+  // The shape of the options; their values are checked by probOptions when the layer is built.
+  configSchema: z.strictObject({
+    neuron: z.literal('prob'),
+    size: z.number().int().min(1),
+    beta: z.number().optional(),
+    reset: z.enum(['none', 'subtract', 'zero']).optional(),
+    resetValue: z.number().optional(),
+    learnBeta: z.boolean().optional(),
+  }),
+  create: (cfg) => new ProbLayer(cfg as unknown as ProbLayerConfig),
+  shape: (cfg) => ({ channels: 1, intrinsic: probIntrinsicParameters(cfg as unknown as ProbLayerConfig) }),
+  executions: noExecutions,
+};

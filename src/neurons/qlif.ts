@@ -33,9 +33,10 @@
  * the decay is the exact amplitude-damping channel on the full density matrix.
  * `spikeProb` is the excited-state probability p (used for readout tie-breaks), not P(spike).
  */
+import { z } from 'zod';
 import { Tensor, tf } from '../../kernels/tf';
 import { Rng } from '../random';
-import { ForcedResult, NeuronLayer, StepContext, StepResult } from './layer';
+import { ForcedResult, NeuronKind, NeuronLayer, StepContext, StepResult } from './layer';
 import { checkKeys, checkNumber, detach, stepNoGrad, surrogateDerivative } from './lif';
 
 export interface QlifLayerConfig {
@@ -266,3 +267,30 @@ export class QlifLayer implements NeuronLayer<QlifState, QlifPrep> {
     // No intrinsic parameters.
   }
 }
+
+/** Shots assumed for a QLIF layer simulated with exact probabilities (Qiskit's default shot count). */
+export const EXACT_QLIF_SHOT_ESTIMATE = 1024;
+
+export const qlifNeuron: NeuronKind = {
+  kind: 'qlif',
+  summary: 'quantum leaky integrate-and-fire neuron (Brand & Petruccione 2024), no trainable intrinsic parameters (baseline)',
+  circuitAngles: false,
+  // The shape of the options; their values are checked by qlifOptions when the layer is built.
+  configSchema: z.strictObject({
+    neuron: z.literal('qlif'),
+    size: z.number().int().min(1),
+    ...Object.fromEntries(['dt', 't1', 't2', 'threshold', 'shots', 'alpha'].map((k) => [k, z.number().optional()])),
+    detachReset: z.boolean().optional(),
+  }),
+  create: (cfg) => new QlifLayer(cfg as unknown as QlifLayerConfig),
+  shape: (cfg) => {
+    qlifOptions(cfg as unknown as QlifLayerConfig);
+    return { channels: 1, intrinsic: 0 };
+  },
+  // The firing probability is estimated from S shots per neuron per step; with exact probabilities
+  // (shots = 0) a device would still need shots, so EXACT_QLIF_SHOT_ESTIMATE is assumed and flagged.
+  executions: (cfg, steps) => {
+    const shots = Number(cfg.shots ?? 0);
+    return { executions: (shots > 0 ? shots : EXACT_QLIF_SHOT_ESTIMATE) * steps * cfg.size, estimated: !(shots > 0) };
+  },
+};

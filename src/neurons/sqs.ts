@@ -16,10 +16,11 @@ import {
   surrogateSpikes,
 } from '../../kernels/statevector';
 import { Tensor, repeatRows, tf } from '../../kernels/tf';
-import { AnsatzSpec, circuitFromAnsatz } from '../spec';
-import { DEFAULT_THETA_INIT, ThetaInit, mirrorPartners, resolveThetaInit, sampleTheta } from './init';
-import { Eligibility, ForcedResult, LocalOptions, NeuronLayer, StepContext, StepResult } from './layer';
-import { ConfigError } from './registry';
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import { AnsatzSpec, NeuronSpec, SpecError, ansatzSchema, circuitFromAnsatz } from '../spec';
+import { DEFAULT_THETA_INIT, ThetaInit, mirrorPartners, resolveThetaInit, sampleTheta, thetaInitSchema } from './init';
+import { Eligibility, ForcedResult, LayerConfig, LocalOptions, NeuronKind, NeuronLayer, StepContext, StepResult } from './layer';
 
 /**
  * What the memory qubits carry to the next step:
@@ -243,7 +244,77 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     };
   }
 
+  /**
+   * Neuron `neuron` with its trained angles as a single-neuron spec (add `currents` to export or
+   * score it). Only the quantum memory is a circuit a device runs: a layer whose memory is reset or
+   * replaced by the measured bits is refused rather than exported as a different neuron.
+   */
+  toSpec(neuron: number): Omit<NeuronSpec, 'currents'> {
+    if (!(Number.isInteger(neuron) && neuron >= 0 && neuron < this.size))
+      throw new SpecError(`the layer has ${this.size} neuron(s) (0..${this.size - 1}), no neuron ${neuron}`);
+    if (this.memory !== 'quantum')
+      throw new SpecError(`this SQS layer carries memory '${this.memory}', which an exported circuit does not do (only 'quantum' memory runs on a device)`);
+    const row = tf.tidy(() => tf.slice(this.theta, [neuron, 0], [1, -1]).dataSync());
+    return {
+      ioQubits: this.circuit.ioQubits,
+      memoryQubits: this.circuit.memoryQubits,
+      ansatz: this.config.ansatz ?? 'paper',
+      params: Object.fromEntries(this.circuit.paramNames.map((name, k) => [name, row[k]])),
+    };
+  }
+
   dispose(): void {
     this.theta.dispose();
   }
 }
+
+/** The strict shape of an SQS layer config (`neuron` is `kind`; sqs and sqs-compat take the same options). */
+function sqsConfigSchema(kind: string): z.ZodType {
+  return z.strictObject({
+    neuron: z.literal(kind),
+    size: z.number().int().min(1).describe('neurons in the layer'),
+    ioQubits: z.number().int().min(1).optional().describe('IO qubits per neuron; default 1'),
+    memoryQubits: z.number().int().min(0).optional().describe('memory qubits per neuron; default 1'),
+    ansatz: ansatzSchema.optional(),
+    path: z.enum(['dense', 'gates']).optional().describe('simulate with the dense step unitary or gate by gate; default: chosen by size'),
+    init: thetaInitSchema.optional(),
+    memory: z.enum(['quantum', 'reset', 'measured']).optional().describe('what the memory qubits carry between steps: the quantum state, nothing (reset), or the measured outcome; default quantum'),
+  }).describe(`An SQS layer of \`network.layers\` (\`neuron\` "${kind}").`);
+}
+
+/** The circuit of an SQS layer config; `ansatz` is the kind's default ansatz. */
+function sqsCircuit(cfg: LayerConfig, ansatz: AnsatzSpec): Circuit {
+  return circuitFromAnsatz((cfg.ansatz as AnsatzSpec | undefined) ?? ansatz, (cfg.ioQubits as number | undefined) ?? 1, (cfg.memoryQubits as number | undefined) ?? 1);
+}
+
+/** Channels (IO qubits) and circuit angles of an SQS layer config. */
+function sqsShape(cfg: LayerConfig, ansatz: AnsatzSpec): { channels: number; intrinsic: number } {
+  const circuit = sqsCircuit(cfg, ansatz);
+  return { channels: circuit.ioQubits, intrinsic: cfg.size * circuit.paramNames.length };
+}
+
+/** One single-shot circuit run per neuron per step: the measured spike is the output. */
+const singleShotPerStep = (cfg: LayerConfig, steps: number) => ({ executions: steps * cfg.size, estimated: false });
+
+export const sqsNeuron: NeuronKind = {
+  kind: 'sqs',
+  summary: 'stochastic quantum spiking neuron: N IO + N_M memory qubits, circuit angles θ (the model)',
+  circuitAngles: true,
+  configSchema: sqsConfigSchema('sqs'),
+  circuit: (cfg) => sqsCircuit(cfg, 'paper'),
+  create: (cfg, seed) => new SqsLayer(cfg as unknown as SqsLayerConfig, { seed }),
+  shape: (cfg) => sqsShape(cfg, 'paper'),
+  executions: singleShotPerStep,
+};
+
+/** The authors' public code's neuron (θ_mem on the IO qubit, the measured spike carried as memory): for ablations. */
+export const sqsCompatNeuron: NeuronKind = {
+  kind: 'sqs-compat',
+  summary: "the authors' public code's SQS neuron (paper-compat ansatz, measured spike as memory), for ablations",
+  circuitAngles: true,
+  configSchema: sqsConfigSchema('sqs-compat'),
+  circuit: (cfg) => sqsCircuit(cfg, 'paper-compat'),
+  create: (cfg, seed) => new SqsLayer({ ansatz: 'paper-compat', memory: 'measured', ...(cfg as unknown as SqsLayerConfig) }, { seed }),
+  shape: (cfg) => sqsShape(cfg, 'paper-compat'),
+  executions: singleShotPerStep,
+};

@@ -2,7 +2,7 @@
  * A stateful handle on a neuron layer for interactive use and tools: reset(), step(), stepForced().
  * It owns its state tensors and disposes the old state at each step, so the tensor count stays flat.
  */
-import { Tensor, tf } from '../../kernels/tf';
+import { Tensor, disposeAll, keepAll, tf } from '../../kernels/tf';
 import { Rng } from '../random';
 import { NeuronLayer, StepContext } from './layer';
 
@@ -25,8 +25,8 @@ export class StatefulLayer<S, P> {
   /** Start a new sequence for `batch` samples (memory back to |0…0⟩). */
   reset(batch = 1): void {
     this.disposeState();
-    this.prep = tf.tidy(() => this.keepAll(this.layer.prepare()) as never) as P;
-    this.state = tf.tidy(() => this.keepAll(this.layer.initialState(batch)) as never) as S;
+    this.prep = tf.tidy(() => keepAll(this.layer.prepare()) as never) as P;
+    this.state = tf.tidy(() => keepAll(this.layer.initialState(batch)) as never) as S;
   }
 
   /** One step from currents [H, N, B]; returned tensors belong to the caller. */
@@ -49,7 +49,7 @@ export class StatefulLayer<S, P> {
     const old = this.state;
     const out = tf.tidy(() => {
       const r = f(prep, old);
-      this.keepAll(r.state);
+      keepAll(r.state);
       const res: Record<string, Tensor> = { spikes: r.spikes, spikeProb: r.spikeProb };
       if (r.outcomeProbs) res.outcomeProbs = r.outcomeProbs;
       if ((r as { logProb?: Tensor }).logProb) res.logProb = (r as { logProb: Tensor }).logProb;
@@ -60,22 +60,9 @@ export class StatefulLayer<S, P> {
     return out;
   }
 
-  private keepAll<T>(x: T): T {
-    const visit = (v: unknown): void => {
-      if (v instanceof tf.Tensor) tf.keep(v);
-      else if (v && typeof v === 'object') for (const w of Object.values(v)) visit(w);
-    };
-    visit(x);
-    return x;
-  }
-
   private disposeState(): void {
-    const visit = (v: unknown): void => {
-      if (v instanceof tf.Tensor) v.dispose();
-      else if (v && typeof v === 'object') for (const w of Object.values(v)) visit(w);
-    };
-    if (this.state) visit(this.state);
-    if (this.prep) visit(this.prep);
+    disposeAll(this.state);
+    disposeAll(this.prep);
     this.state = null;
     this.prep = null;
   }
