@@ -14,6 +14,7 @@ import { assertStepFits, MemoryBudgetError } from '../kernels/memory';
 import { collapseMemory, initialMemory, inputState, ioAmplitudes, outcomeProbabilities, sampleOneHot, sqsStep } from '../kernels/statevector';
 import { tf, Tensor } from '../kernels/tf';
 import { initBackend } from '../src/backend';
+import { ConfigError } from '../src/errors';
 
 export type BenchMode = 'fused' | 'composed' | 'auto';
 /** How encoding angles are drawn: half zero and half continuous ('mixed'), 0/π·w spikes, or all continuous. */
@@ -240,7 +241,7 @@ export async function runNeuronBench(opts: NeuronBenchOptions = {}): Promise<Neu
   const { circuit, name } = benchCircuit(o.ioQubits, o.memoryQubits);
   const canFuse = fusedSupported(circuit, backend);
   if (o.mode === 'fused' && !canFuse)
-    throw new Error(`the fused kernel does not run D = ${circuit.dim} on backend ${backend} (it takes D ≤ 64 on cpu/wasm): use --mode composed or auto`);
+    throw new ConfigError(`the fused kernel does not run D = ${circuit.dim} on backend ${backend} (it takes D ≤ 64 on cpu/wasm): use --mode composed or auto`);
   const main: PathTiming['path'] = o.mode === 'composed' || (o.mode === 'auto' && !canFuse) ? composedPath(circuit, o.neurons) : 'fused';
   const baselinePath = composedPath(circuit, o.neurons);
   const wantBaseline = (opts.baseline ?? true) && main === 'fused';

@@ -65,7 +65,7 @@ export { executionsPerInference } from './executions';
 
 // --- training: runs, rules and their registry, checkpoints, experiments -----------------------
 export { trainRun, evaluate, networkFromCheckpoint, layeredNetwork } from './train';
-export type { TrainConfig, EpochMetrics } from './train';
+export type { TrainConfig, EpochMetrics, EvalResult, BatchProgress, RunOptions, RunResult } from './train';
 export { LEARNING_RULES, ruleNames, createRule } from './learn/registry';
 export type { LearningRule, RuleConfig, RuleKind } from './learn/registry';
 export { bpttRule, bpttGradients } from './learn/bptt';

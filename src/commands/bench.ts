@@ -126,10 +126,6 @@ async function benchNeuron(o: NeuronOptions): Promise<void> {
     baseline: o.baseline,
     seed: o.seed,
     generic: o.generic,
-  }).catch((e) => {
-    // Configuration errors are the user's, not bugs.
-    if (/fused kernel does not run/.test((e as Error).message)) throw new UsageError((e as Error).message);
-    throw e;
   });
   if (json) {
     process.stdout.write(JSON.stringify(res) + '\n');
