@@ -26,19 +26,49 @@ export interface MemoryLimit {
   what: string;
 }
 
-/** Bytes the engine lets one process hold: half the machine, overridable for tests. */
+interface MemoryBudget {
+  bytes: number;
+  /** Where the budget comes from, for messages. */
+  source: string;
+}
+
+let budget: MemoryBudget | undefined;
+
+/** The budget from the environment (SQSNN_MEMORY_BUDGET_MB), else half of this machine's memory. */
+function budgetFromEnv(env: NodeJS.ProcessEnv): MemoryBudget {
+  const mb = Number(env.SQSNN_MEMORY_BUDGET_MB);
+  if (env.SQSNN_MEMORY_BUDGET_MB && mb > 0) return { bytes: mb * 2 ** 20, source: 'SQSNN_MEMORY_BUDGET_MB' };
+  return { bytes: os.totalmem() / 2, source: "half of this machine's memory" };
+}
+
+/**
+ * Set the bytes the engine lets one process hold (`undefined`: back to the environment's or the
+ * default, re-read on next use). Returns the previous setting, so a caller can restore it.
+ * The environment is read once, on first use, not at every step.
+ */
+export function setMemoryBudget(megabytes: number | undefined, source = 'setMemoryBudget'): MemoryBudget | undefined {
+  const previous = budget;
+  if (megabytes !== undefined && !(megabytes > 0)) throw new MemoryBudgetError(`the memory budget must be > 0 MB, got ${megabytes}`);
+  budget = megabytes === undefined ? undefined : { bytes: megabytes * 2 ** 20, source };
+  return previous;
+}
+
+/** Restore a setting returned by `setMemoryBudget`. */
+export function restoreMemoryBudget(previous: MemoryBudget | undefined): void {
+  budget = previous;
+}
+
+/** Bytes the engine lets one process hold: half the machine unless set. */
 export function memoryBudgetBytes(): number {
-  const env = process.env.SQSNN_MEMORY_BUDGET_MB;
-  if (env && Number(env) > 0) return Number(env) * 2 ** 20;
-  return os.totalmem() / 2;
+  return (budget ??= budgetFromEnv(process.env)).bytes;
 }
 
 /** The real memory limit of `backend` (default: the one in use). */
 export function memoryLimit(backend: string = tf.getBackend()): MemoryLimit {
-  const budget = memoryBudgetBytes();
-  const own = process.env.SQSNN_MEMORY_BUDGET_MB ? 'SQSNN_MEMORY_BUDGET_MB' : "half of this machine's memory";
-  if (backend === 'wasm' && WASM32_BYTES < budget) return { bytes: WASM32_BYTES, what: 'the wasm backend (a 32-bit memory: 4 GiB of addresses)' };
-  return { bytes: budget, what: `${backend} backend: ${own}` };
+  const bytes = memoryBudgetBytes();
+  const own = (budget as MemoryBudget).source;
+  if (backend === 'wasm' && WASM32_BYTES < bytes) return { bytes: WASM32_BYTES, what: 'the wasm backend (a 32-bit memory: 4 GiB of addresses)' };
+  return { bytes, what: `${backend} backend: ${own}` };
 }
 
 export function formatBytes(b: number): string {

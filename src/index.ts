@@ -26,7 +26,7 @@ export { shiftTable } from '../kernels/shift';
 export { sqsStepOp, configureSqsStep } from '../kernels/sqs-step';
 export type { SqsStepInput, SqsStepOutput, SqsStepOptions } from '../kernels/sqs-step';
 export { synapseCurrents } from '../kernels/synapse';
-export { MemoryBudgetError, memoryLimit } from '../kernels/memory';
+export { MemoryBudgetError, memoryLimit, setMemoryBudget, restoreMemoryBudget } from '../kernels/memory';
 
 // --- neurons: layers behind one interface, and the registry of kinds -------------------------
 export type {

@@ -6,6 +6,7 @@ import { largestRegister, runMemoryScan, runNeuronBench } from '../bench/neuron'
 import { shutdownSqsStepThreads } from '../kernels/sqs-step';
 import { UsageError } from '../src/cli/options';
 import { SqsnnError } from '../kernels/errors';
+import { memoryLimit, restoreMemoryBudget, setMemoryBudget } from '../kernels/memory';
 import { run } from '../src/commands/bench';
 import { tf } from './helpers';
 
@@ -64,18 +65,16 @@ test('N_M scan rows and the largest-register search stopped by the memory budget
     expect(r.fused).toBeDefined();
     expect(r.speedup).toBeGreaterThan(0);
   }
-  const saved = process.env.SQSNN_MEMORY_BUDGET_MB;
   // One composed step keeps 16 copies per gate of 2^(M+1) amplitudes × 8 bytes, over 3M + 2 gates
   // (+1): N_M = 7 needs 800 KiB and fits, N_M = 8 needs 1.7 MiB and does not.
-  process.env.SQSNN_MEMORY_BUDGET_MB = '1';
+  const saved = setMemoryBudget(1);
   try {
     const l = await largestRegister({ maxSeconds: 60, batch: 1 });
     expect(l.memoryQubits).toBe(7);
     expect(l.totalQubits).toBe(8);
-    expect(l.tried[l.tried.length - 1]).toEqual({ memoryQubits: 8, stopped: expect.stringMatching(/needs about 1\.7 MiB .*more than the 1\.0 MiB limit of wasm backend: SQSNN_MEMORY_BUDGET_MB$/) });
+    expect(l.tried[l.tried.length - 1]).toEqual({ memoryQubits: 8, stopped: expect.stringMatching(/needs about 1\.7 MiB .*more than the 1\.0 MiB limit of wasm backend: setMemoryBudget$/) });
   } finally {
-    if (saved === undefined) delete process.env.SQSNN_MEMORY_BUDGET_MB;
-    else process.env.SQSNN_MEMORY_BUDGET_MB = saved;
+    restoreMemoryBudget(saved);
   }
 });
 
@@ -100,4 +99,22 @@ test('sqsnn bench neuron --json prints one JSON object; unknown benchmarks and o
   await expect(run(['neuron', '--mode', 'fast'])).rejects.toThrow(UsageError);
   // A register the fused kernel cannot take is the user's error (exit 2), not a bug.
   await expect(run(['neuron', '--mode', 'fused', '--memory-qubits', '6', '--backend', 'wasm'])).rejects.toThrow(SqsnnError);
+});
+
+test('the memory budget comes from SQSNN_MEMORY_BUDGET_MB, read once on first use; setMemoryBudget overrides it', () => {
+  const saved = setMemoryBudget(undefined);
+  const env = process.env.SQSNN_MEMORY_BUDGET_MB;
+  try {
+    process.env.SQSNN_MEMORY_BUDGET_MB = '3';
+    expect(memoryLimit('cpu')).toEqual({ bytes: 3 * 2 ** 20, what: 'cpu backend: SQSNN_MEMORY_BUDGET_MB' });
+    process.env.SQSNN_MEMORY_BUDGET_MB = '5'; // not re-read at every call
+    expect(memoryLimit('cpu').bytes).toBe(3 * 2 ** 20);
+    setMemoryBudget(7);
+    expect(memoryLimit('cpu')).toEqual({ bytes: 7 * 2 ** 20, what: 'cpu backend: setMemoryBudget' });
+    expect(() => setMemoryBudget(0)).toThrow(/must be > 0/);
+  } finally {
+    if (env === undefined) delete process.env.SQSNN_MEMORY_BUDGET_MB;
+    else process.env.SQSNN_MEMORY_BUDGET_MB = env;
+    restoreMemoryBudget(saved);
+  }
 });

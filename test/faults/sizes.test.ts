@@ -86,17 +86,16 @@ describe('training', () => {
     const { assertTrainingFits } = await import('../../src/limits');
     const cfg = { network: { inputs: 784, layers: [{ neuron: 'sqs', size: 64, memoryQubits: 3, ansatz: { type: 'hardware-efficient', layers: 1 } }, { neuron: 'sqs', size: 10 }] }, steps: 5, batch: 64, rule: 'bptt', encoding: { kind: 'rate' as const, pMax: 0.5 } };
     const data = { height: 28, width: 28, nTrain: 60000 };
-    const prev = process.env.SQSNN_MEMORY_BUDGET_MB;
+    const { restoreMemoryBudget, setMemoryBudget } = await import('../../kernels/memory');
+    const prev = setMemoryBudget(64);
     try {
-      process.env.SQSNN_MEMORY_BUDGET_MB = '64';
-      expect(() => assertTrainingFits(cfg, data, 'cpu')).toThrow(/more than the 64\.0 MiB limit of cpu backend: SQSNN_MEMORY_BUDGET_MB/);
-      process.env.SQSNN_MEMORY_BUDGET_MB = String(64 * 1024);
+      expect(() => assertTrainingFits(cfg, data, 'cpu')).toThrow(/more than the 64\.0 MiB limit of cpu backend: setMemoryBudget/);
+      setMemoryBudget(64 * 1024);
       expect(assertTrainingFits(cfg, data, 'cpu').total).toBeGreaterThan(64 * 2 ** 20);
       // wasm stays at 4 GiB whatever the machine offers.
       expect(() => assertTrainingFits({ ...cfg, batch: 4096 }, data, 'wasm')).toThrow(LIMIT);
     } finally {
-      if (prev === undefined) delete process.env.SQSNN_MEMORY_BUDGET_MB;
-      else process.env.SQSNN_MEMORY_BUDGET_MB = prev;
+      restoreMemoryBudget(prev);
     }
   });
 });
