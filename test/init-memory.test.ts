@@ -5,7 +5,8 @@
  */
 import { setupBackend, tf } from './helpers';
 import { Network } from '../src/network';
-import { parseThetaInit, resolveThetaInit, sampleTheta } from '../src/neurons/init';
+import { resolveThetaInit, sampleTheta } from '../src/neurons/init';
+import { parseThetaInit } from '../src/cli/theta-init';
 import { ConfigError, createLayer } from '../src/neurons/registry';
 import { SqsLayer } from '../src/neurons/sqs';
 import { createRule } from '../src/learn/registry';
