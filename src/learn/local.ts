@@ -60,7 +60,7 @@ export interface LocalConfig {
   hiddenSignal?: 'broadcast' | 'flip';
 }
 
-/** Output targets [T, H, 1, B]: label neuron spikes with targetRate, the others with offRate. */
+/** Output targets [T, C, 1, B] for C classes: the label spikes with targetRate, the others with offRate (the rule lays them out [T, H, N, B]). */
 export function outputTargets(labels: Tensor, classes: number, steps: number, rng: Rng, on = 1, off = 0): Tensor {
   return tf.tidy(() => {
     const b = labels.shape[0] as number;
