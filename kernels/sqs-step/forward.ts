@@ -6,7 +6,11 @@
  *
  * Uniforms come from a tensor, or from an integer seed through a counter-based hash of
  * (seed, r·B + b): the draws do not depend on how rows are split across threads.
+ *
+ * The paper neuron (N = 1, M = 1) runs the WebAssembly SIMD kernel of ./simd when `simd` is on and the
+ * runtime has WebAssembly SIMD; `loopN1M1` below is its fallback and its reference.
  */
+import { runSimdN1M1, WasmMemory } from './simd';
 
 /** Arrays and dimensions of one step; rows r0..r1 of the arrays are computed. */
 export interface ForwardJob {
@@ -36,6 +40,10 @@ export interface ForwardJob {
   prob: Float32Array;
   /** Take the unrolled N = 1 loops where they apply (false: the general loop only). */
   specialise: boolean;
+  /** With `specialise`, run N = 1, M = 1 through the WebAssembly SIMD kernel where available. */
+  simd: boolean;
+  /** The WebAssembly memory the arrays live in (the wasm backend's heap): the SIMD kernel uses them in place. */
+  heap?: WasmMemory | null;
 }
 
 const PIO2_HI = 1.5707963267341256;
@@ -190,6 +198,11 @@ function loopN1M1(J: ForwardJob): void {
       prob[ro + j] = pr;
     }
   }
+}
+
+/** Rows r0..r1 with the scalar loop (the rows the SIMD kernel leaves to it). */
+function scalarRowsN1M1(J: ForwardJob, r0: number, r1: number): void {
+  loopN1M1({ ...J, r0, r1 });
 }
 
 // Scratch for the general loops, grown on demand (never inside the sample loop).
@@ -442,7 +455,9 @@ function loopGeneral(J: ForwardJob): void {
 /** Computes rows J.r0..J.r1 of one step. */
 export function runForward(J: ForwardJob): void {
   if (J.r1 <= J.r0 || J.b === 0) return;
-  if (J.specialise && J.n === 1 && J.dm === 2) loopN1M1(J);
+  if (J.specialise && J.n === 1 && J.dm === 2) {
+    if (!(J.simd && runSimdN1M1(J, scalarRowsN1M1))) loopN1M1(J);
+  }
   else if (J.specialise && J.n === 1) loopN1(J);
   else loopGeneral(J);
 }

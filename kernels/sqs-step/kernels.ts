@@ -17,6 +17,7 @@ import { BackwardJob, runBackward } from './backward';
 import { ForwardJob, streamKeys } from './forward';
 import { sqsStepOptions } from './options';
 import { runForwardJob } from './pool';
+import { isWasmMemory, WasmMemory } from './simd';
 import { tf, Tensor } from '../tf';
 
 export const SQS_STEP_KERNELS = {
@@ -70,6 +71,12 @@ function backendArrays(backendName: CpuBackendName, backendObject: unknown, outS
   return { outInfos, outArrays, read: (t: Info): Float32Array => backend.readSync(t.dataId) as Float32Array };
 }
 
+/** The wasm backend's heap (a WebAssembly.Memory), where its tensors' arrays live; null if it is not exposed. */
+function wasmHeap(backendObject: unknown): WasmMemory | null {
+  const memory = (backendObject as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  return isWasmMemory(memory) ? memory : null;
+}
+
 /** Registers one kernel for both CPU backends (kept if already registered). */
 function registerOnCpuBackends(kernelName: string, make: (backendName: CpuBackendName) => KernelImpl): void {
   for (const backendName of SQS_STEP_BACKENDS)
@@ -115,6 +122,8 @@ function forwardKernel(backendName: CpuBackendName, kernelName: string = SQS_STE
       forced: mode === 2 ? read(extra as Info) : empty,
       probs: o[0], oneHot: o[1], outRe: o[2], outIm: o[3], prob: o[4],
       specialise: sqsStepOptions().specialise,
+      simd: sqsStepOptions().simd,
+      heap: backendName === 'wasm' ? wasmHeap(backend) : null,
     };
     runForwardJob(job, rows);
     return outInfos;

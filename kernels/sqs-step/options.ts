@@ -6,6 +6,7 @@
  *   SQSNN_THREAD_MIN_WORK   work (rows × samples × (D² + 16)) before rows go to workers; default 2^19
  *   SQSNN_FUSED_GRAD=0      under a gradient tape, run the composed ops instead of the fused backward
  *   SQSNN_GENERIC_LOOPS=1   run the general loops only (no N = 1 / M = 1 specialisations), to measure them
+ *   SQSNN_SIMD=0            run the paper neuron's JS loop instead of the WebAssembly SIMD kernel
  */
 import * as os from 'os';
 
@@ -18,6 +19,8 @@ export interface SqsStepOptions {
   fusedGrad: boolean;
   /** Use the unrolled loops for N = 1 (forward) and D = 4 (forward, backward); false = general loops only. */
   specialise: boolean;
+  /** With `specialise`, run the paper neuron (N = 1, M = 1) forward in WebAssembly SIMD where available. */
+  simd: boolean;
 }
 
 const MAX_THREADS = 16;
@@ -44,7 +47,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SqsStepOpt
   }
   const w = env.SQSNN_THREAD_MIN_WORK;
   const minWork = w !== undefined && w.trim() !== '' && Number(w) >= 0 ? Number(w) : DEFAULT_MIN_WORK;
-  return { threads, minWork, fusedGrad: !isOff(env.SQSNN_FUSED_GRAD), specialise: env.SQSNN_GENERIC_LOOPS !== '1' };
+  return { threads, minWork, fusedGrad: !isOff(env.SQSNN_FUSED_GRAD), specialise: env.SQSNN_GENERIC_LOOPS !== '1', simd: !isOff(env.SQSNN_SIMD) };
 }
 
 let current: SqsStepOptions | null = null;

@@ -204,7 +204,7 @@ export function runForwardJob(job: ForwardJob, rows: number): void {
     if (INPUT_NAMES.includes(name) && lengths[i] > 0) f32.set(job[name].subarray(mainRows * per[name], rows * per[name]), offsets[i]);
   });
   jobCtrl.fill(0, 0, 2 + nChunks);
-  const dims: WorkerMessage['dims'] = { n: job.n, dm: job.dm, b: job.b, rowBase: job.rowBase + mainRows, mode: job.mode, k1: job.k1, k2: job.k2, specialise: job.specialise };
+  const dims: WorkerMessage['dims'] = { n: job.n, dm: job.dm, b: job.b, rowBase: job.rowBase + mainRows, mode: job.mode, k1: job.k1, k2: job.k2, specialise: job.specialise, simd: job.simd };
   for (const slot of pool) {
     Atomics.store(slot.ctrl, 0, 0);
     const sab = slot.sent === shared.sab ? null : shared.sab;

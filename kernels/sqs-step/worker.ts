@@ -15,7 +15,7 @@ import { ForwardJob, runForward } from './forward';
 export interface WorkerMessage {
   /** The shared buffer, when it is new to this worker (else null: the one sent before). */
   sab: SharedArrayBuffer | null;
-  dims: Pick<ForwardJob, 'n' | 'dm' | 'b' | 'rowBase' | 'mode' | 'k1' | 'k2' | 'specialise'>;
+  dims: Pick<ForwardJob, 'n' | 'dm' | 'b' | 'rowBase' | 'mode' | 'k1' | 'k2' | 'specialise' | 'simd'>;
   /** Offset and length (float32 elements) of each job array in the shared buffer, in `names` order. */
   offsets: number[];
   lengths: number[];
