@@ -24,6 +24,7 @@ export { SQS_STEP_BACKENDS, SQS_STEP_KERNELS, SQS_STEP_MAX_DIM } from './kernels
 export { configureSqsStep, sqsStepOptions, withSqsStepOptions } from './options';
 export type { SqsStepOptions } from './options';
 export { shutdownSqsStepThreads, sqsStepThreadInfo } from './pool';
+export { simdStepCounts, simdStepSupported } from './simd';
 export type { SqsStepThreadInfo } from './pool';
 
 export interface SqsStepInput {

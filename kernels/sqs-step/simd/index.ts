@@ -72,6 +72,14 @@ function instantiate(memory: WasmMemory): StepN1M1 {
   return instance.exports.stepN1M1 as StepN1M1;
 }
 
+/** Rows this thread ran through the kernel in place and through its own memory, and left to the scalar loop. */
+const counts = { inPlace: 0, copied: 0, scalar: 0 };
+
+/** What this thread's SIMD kernel did so far (for tests and the bench: which path ran). */
+export function simdStepCounts(): { inPlace: number; copied: number; scalar: number } {
+  return { ...counts };
+}
+
 const heapSteps = new WeakMap<WasmMemory, StepN1M1>();
 let own: { memory: WasmMemory; step: StepN1M1 } | null = null;
 
@@ -125,7 +133,10 @@ export function runSimdN1M1(J: ForwardJob, scalarRows: ScalarRows): boolean {
       heapSteps.set(heap, step);
     }
     const ptr = ARGUMENT_ORDER.map((name) => (per[name] === 0 ? 0 : J[name].byteOffset));
-    for (const r of runRows(step, ptr, J.r0, J.r1, J, J.rowBase)) scalarRows(J, r, r + 1);
+    const left = runRows(step, ptr, J.r0, J.r1, J, J.rowBase);
+    for (const r of left) scalarRows(J, r, r + 1);
+    counts.inPlace += J.r1 - J.r0 - left.length;
+    counts.scalar += left.length;
     return true;
   }
 
@@ -154,5 +165,7 @@ export function runSimdN1M1(J: ForwardJob, scalarRows: ScalarRows): boolean {
     });
   }
   for (const r of left) scalarRows(J, r, r + 1);
+  counts.copied += J.r1 - J.r0 - left.length;
+  counts.scalar += left.length;
   return true;
 }
