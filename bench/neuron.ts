@@ -9,7 +9,7 @@ import * as os from 'os';
 import { Circuit, hardwareEfficientCircuit, occurrenceAngles, paperCircuit, CircuitError, MAX_TOTAL_QUBITS } from '../kernels/circuit';
 import { Complex, cdispose } from '../kernels/complex';
 import { applyOps, circuitUnitary, opMatrices, preferDense } from '../kernels/evolve';
-import { fusedSupported, sqsStepOp, sqsStepThreadInfo, withSqsStepOptions } from '../kernels/sqs-step';
+import { fusedSupported, simdStepSupported, sqsStepOp, sqsStepOptions, sqsStepThreadInfo, withSqsStepOptions } from '../kernels/sqs-step';
 import { assertStepFits, MemoryBudgetError } from '../kernels/memory';
 import { collapseMemory, initialMemory, inputState, ioAmplitudes, outcomeProbabilities, sampleOneHot, sqsStep } from '../kernels/statevector';
 import { tf, Tensor } from '../kernels/tf';
@@ -40,6 +40,8 @@ export interface NeuronBenchOptions {
   baselineBudgetSeconds?: number;
   /** Also time the fused path with the general loop only (no unrolled N = 1 loops), in this process. */
   generic?: boolean;
+  /** Also time the fused path with the scalar JS loop (no WebAssembly SIMD kernel), in this process. */
+  scalar?: boolean;
   seed?: number;
 }
 
@@ -73,6 +75,11 @@ export interface NeuronBenchResult extends PathTiming {
   /** The fused path with the general loop only (`generic`), and fused / generic throughput. */
   generic?: PathTiming;
   specialisedGain?: number;
+  /** Whether the fused path ran the WebAssembly SIMD kernel (paper neuron, option on, runtime has SIMD). */
+  simd: boolean;
+  /** The fused path with the scalar JS loop (`scalar`), and fused / scalar throughput. */
+  scalar?: PathTiming;
+  simdGain?: number;
   /** Cores, and the 1-minute load average when the run started: other processes share these cores. */
   cores: number;
   loadAverage: number;
@@ -255,6 +262,9 @@ export async function runNeuronBench(opts: NeuronBenchOptions = {}): Promise<Neu
       baseline = await timePath(s, baselinePath, { ...o, reps: o.reps, warmup: 1, budgetSeconds: opts.baselineBudgetSeconds ?? 20 });
     let generic: PathTiming | undefined;
     if (opts.generic && main === 'fused') generic = await withSqsStepOptions({ specialise: false }, () => timePath(s, 'fused', o));
+    const simd = main === 'fused' && o.ioQubits === 1 && o.memoryQubits === 1 && o.batch >= 4 && sqsStepOptions().simd && sqsStepOptions().specialise && simdStepSupported();
+    let scalar: PathTiming | undefined;
+    if (opts.scalar && main === 'fused') scalar = await withSqsStepOptions({ simd: false }, () => timePath(s, 'fused', o));
     const randomUniformMs = await randomUniformCost([o.neurons, o.batch]);
     return {
       ...timing,
@@ -276,6 +286,8 @@ export async function runNeuronBench(opts: NeuronBenchOptions = {}): Promise<Neu
       loadAverage,
       ...(baseline ? { baseline, speedup: timing.neuronStepsPerSecond / baseline.neuronStepsPerSecond } : {}),
       ...(generic ? { generic, specialisedGain: timing.neuronStepsPerSecond / generic.neuronStepsPerSecond } : {}),
+      simd,
+      ...(scalar ? { scalar, simdGain: timing.neuronStepsPerSecond / scalar.neuronStepsPerSecond } : {}),
     };
   } finally {
     disposeSetup(s);

@@ -41,6 +41,7 @@ interface NeuronOptions {
   largest: boolean;
   largestBatch: number;
   generic?: boolean;
+  scalar?: boolean;
 }
 
 function benchNeuronCommand(): Command {
@@ -65,6 +66,7 @@ function benchNeuronCommand(): Command {
     .addOption(new Option('--no-largest', 'with --scan: skip the largest-register search'))
     .addOption(numberOption('--largest-batch <b>', 'with --scan: batch of the largest-register search', { integer: true, min: 1, default: 1 }))
     .addOption(new Option('--generic', 'also time the fused kernel with its general loop only (no unrolled N = 1 loops), as a ratio'))
+    .addOption(new Option('--scalar', 'also time the fused kernel with its scalar JS loop (no WebAssembly SIMD; the paper neuron), as a ratio'))
     .addOption(jsonOption())
     .action(benchNeuron);
 }
@@ -126,6 +128,7 @@ async function benchNeuron(o: NeuronOptions): Promise<void> {
     baseline: o.baseline,
     seed: o.seed,
     generic: o.generic,
+    scalar: o.scalar,
   });
   if (json) {
     process.stdout.write(JSON.stringify(res) + '\n');
@@ -145,7 +148,7 @@ export function neuronReport(r: NeuronBenchResult): string {
     `SQS neuron step, backend ${r.backend}: N = ${r.ioQubits}, N_M = ${r.memoryQubits} (D = ${r.dim}, ${r.circuit}), ` +
       `${r.neurons} neurons × ${r.batch} samples × T = ${r.T}, inputs ${r.inputs}`,
     `  ${r.path.padEnd(15)} ${fmtRate(r.neuronStepsPerSecond).padStart(9)} neuron-steps/s  ${r.msPerStep.toFixed(2).padStart(8)} ms/step` +
-      (r.path === 'fused' ? `  (threads ${r.threads}, uniforms: ${r.uniforms === 'seed' ? 'in-kernel seeded hash' : 'tf.randomUniform tensor'})` : ''),
+      (r.path === 'fused' ? `  (threads ${r.threads}, ${r.simd ? 'WebAssembly SIMD, ' : ''}uniforms: ${r.uniforms === 'seed' ? 'in-kernel seeded hash' : 'tf.randomUniform tensor'})` : ''),
   ];
   if (r.baseline)
     lines.push(
@@ -156,6 +159,11 @@ export function neuronReport(r: NeuronBenchResult): string {
     lines.push(
       `  ${'fused, generic'.padEnd(15)} ${fmtRate(r.generic.neuronStepsPerSecond).padStart(9)} neuron-steps/s  ${r.generic.msPerStep.toFixed(2).padStart(8)} ms/step  (general loop only, same process)`,
       `  the unrolled loop is ×${(r.specialisedGain as number).toFixed(2)} the general one`,
+    );
+  if (r.scalar)
+    lines.push(
+      `  ${'fused, scalar'.padEnd(15)} ${fmtRate(r.scalar.neuronStepsPerSecond).padStart(9)} neuron-steps/s  ${r.scalar.msPerStep.toFixed(2).padStart(8)} ms/step  (JS loop, no SIMD, same process)`,
+      `  the fused path is ×${(r.simdGain as number).toFixed(2)} its scalar JS loop`,
     );
   lines.push(
     `  median of ${r.runsMs.length} runs of T steps (warm-up excluded); random draws included; tf.randomUniform [${r.neurons}, ${r.batch}] alone: ${r.randomUniformMs.toFixed(2)} ms` +
