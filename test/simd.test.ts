@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import seedrandom from 'seedrandom';
 import { ForwardJob, fillUniforms, runForward, streamKeys } from '../kernels/sqs-step/forward';
-import { simdStepCounts, simdStepSupported } from '../kernels/sqs-step/simd';
+import { newSharedSimdMemory, simdStepCounts, simdStepSupported } from '../kernels/sqs-step/simd';
 import { paperCircuit, occurrenceAngles } from '../kernels/circuit';
 import { circuitUnitary } from '../kernels/evolve';
 import { configureSqsStep, shutdownSqsStepThreads, sqsStepOp, withSqsStepOptions } from '../kernels/sqs-step';
@@ -121,7 +121,7 @@ function makeCase(rows: number, b: number, mode: 0 | 1 | 2, seed: number, extraP
 }
 
 /** The job of a case: plain arrays, or arrays laid out in a WebAssembly memory passed as `heap`. */
-function makeJob(c: Case, simd: boolean, inHeap = false): ForwardJob {
+function makeJob(c: Case, simd: boolean, inHeap: false | 'plain' | 'shared' = false): ForwardJob {
   const { rows, b, mode } = c;
   const sizes: Record<Name, number> = {
     uRe: rows * 16, uIm: rows * 16, memRe: rows * 2 * b, memIm: rows * 2 * b, phi: rows * b,
@@ -129,7 +129,7 @@ function makeJob(c: Case, simd: boolean, inHeap = false): ForwardJob {
     probs: rows * 2 * b, oneHot: mode === 2 ? 0 : rows * 2 * b, outRe: rows * 2 * b, outIm: rows * 2 * b, prob: rows * b,
   };
   const total = ARRAYS.reduce((s, n) => s + sizes[n] + 8, 64);
-  const heap = inHeap ? new WasmMemory({ initial: Math.ceil((total * 4) / 65536) }) : null;
+  const heap = inHeap === 'shared' ? (newSharedSimdMemory(total * 4) as Memory) : inHeap ? new WasmMemory({ initial: Math.ceil((total * 4) / 65536) }) : null;
   let at = 16; // a non-zero, unaligned-to-16 start: the kernel must not assume alignment
   const arrays = {} as Record<Name, Float32Array>;
   for (const n of ARRAYS) {
@@ -238,18 +238,19 @@ describe.each([0, 1, 2] as const)('SIMD paper-neuron step, mode %i (0 uniforms, 
     expect(differ).toBeLessThanOrEqual(ties);
   });
 
-  test('arrays in a WebAssembly heap are used in place, with the same bits as through the own memory', () => {
+  test.each(['plain', 'shared'] as const)('arrays in a %s WebAssembly memory are used in place, with the same bits as through the own memory', (kind) => {
     const c = makeCase(37, 24, mode, 5);
     const copied = makeJob(c, true);
     runForward(copied);
     const before = simdStepCounts();
-    const inPlace = makeJob(c, true, true);
+    const inPlace = makeJob(c, true, kind);
     expect(inPlace.probs.buffer).toBe(inPlace.heap?.buffer);
+    expect(inPlace.probs.buffer instanceof SharedArrayBuffer).toBe(kind === 'shared');
     runForward(inPlace);
     expect(simdStepCounts().inPlace - before.inPlace).toBe(37);
     for (const n of ['probs', 'oneHot', 'outRe', 'outIm', 'prob'] as const) expect(Array.from(inPlace[n])).toEqual(Array.from(copied[n]));
     // A row range: rows outside it stay untouched.
-    const part = makeJob(c, true, true);
+    const part = makeJob(c, true, kind);
     runForward({ ...part, r0: 5, r1: 9 });
     expect(Array.from(part.prob.subarray(5 * 24, 9 * 24))).toEqual(Array.from(copied.prob.subarray(5 * 24, 9 * 24)));
     expect(part.prob.subarray(0, 5 * 24).every((x) => x === 0) && part.prob.subarray(9 * 24).every((x) => x === 0)).toBe(true);
@@ -260,11 +261,12 @@ describe.each([0, 1, 2] as const)('SIMD paper-neuron step, mode %i (0 uniforms, 
       if (r === 1) phi[7] = 3e8;
       if (r === 4) phi[0] = NaN;
     });
-    for (const inHeap of [false, true]) {
+    for (const inHeap of [false, 'plain', 'shared'] as const) {
       const before = simdStepCounts();
       const simd = makeJob(c, true, inHeap);
       runForward(simd);
       expect(simdStepCounts().scalar - before.scalar).toBe(2);
+      expect(simdStepCounts().inPlace - before.inPlace).toBe(inHeap ? 4 : 0);
       const scalar = makeJob(c, false);
       runForward(scalar);
       for (const r of [1, 4])

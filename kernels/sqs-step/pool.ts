@@ -14,6 +14,7 @@ import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { ForwardJob, runForward } from './forward';
 import { sqsStepOptions } from './options';
+import { newSharedSimdMemory, simdStepSupported, WasmMemory } from './simd';
 import type { WorkerMessage, WorkerSetup } from './worker';
 
 /** The job arrays, in the order they are laid out in the shared buffer. */
@@ -66,7 +67,7 @@ let poolBroken = false;
 let lastThreadError: string | null = null;
 let lastThreadsUsed = 1;
 /** Shared job buffer (grown on demand) and chunk control, common to all workers. */
-let shared: { sab: SharedArrayBuffer; f32: Float32Array } | null = null;
+let shared: { sab: SharedArrayBuffer; f32: Float32Array; memory: WasmMemory | null } | null = null;
 const jobCtrl = new Int32Array(new SharedArrayBuffer(4 * (2 + MAX_CHUNKS)));
 
 function markBroken(reason: string): void {
@@ -195,9 +196,13 @@ export function runForwardJob(job: ForwardJob, rows: number): void {
     lengths.push(len);
     total += len + ((16 - (len % 16)) % 16); // 64-byte aligned views
   }
-  if (!shared || shared.f32.length < total) {
-    const sab = new SharedArrayBuffer(Math.ceil(total * 1.25 + 1024) * 4);
-    shared = { sab, f32: new Float32Array(sab) };
+  // A shared WebAssembly memory where the workers' SIMD kernel runs on it in place, else a plain shared buffer.
+  const wantMemory = job.simd && job.specialise && job.n === 1 && job.dm === 2 && simdStepSupported();
+  if (!shared || shared.f32.length < total || (wantMemory && !shared.memory)) {
+    const bytes = Math.ceil(total * 1.25 + 1024) * 4;
+    const memory = wantMemory ? newSharedSimdMemory(bytes) : null;
+    const sab = memory ? (memory.buffer as unknown as SharedArrayBuffer) : new SharedArrayBuffer(bytes);
+    shared = { sab, f32: new Float32Array(sab), memory };
   }
   const f32 = shared.f32;
   ARRAY_NAMES.forEach((name, i) => {
@@ -207,8 +212,8 @@ export function runForwardJob(job: ForwardJob, rows: number): void {
   const dims: WorkerMessage['dims'] = { n: job.n, dm: job.dm, b: job.b, rowBase: job.rowBase + mainRows, mode: job.mode, k1: job.k1, k2: job.k2, specialise: job.specialise, simd: job.simd };
   for (const slot of pool) {
     Atomics.store(slot.ctrl, 0, 0);
-    const sab = slot.sent === shared.sab ? null : shared.sab;
-    const message: WorkerMessage = { sab, dims, offsets, lengths, rows: wRows, chunkRows, nChunks };
+    const fresh = slot.sent !== shared.sab;
+    const message: WorkerMessage = { sab: fresh ? shared.sab : null, memory: fresh ? shared.memory : null, dims, offsets, lengths, rows: wRows, chunkRows, nChunks };
     slot.worker.postMessage(message);
     slot.sent = shared.sab;
   }

@@ -10,11 +10,14 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 import { ForwardJob, runForward } from './forward';
+import type { WasmMemory } from './simd';
 
 /** What the pool sends for each step. */
 export interface WorkerMessage {
   /** The shared buffer, when it is new to this worker (else null: the one sent before). */
   sab: SharedArrayBuffer | null;
+  /** With a new buffer: the shared WebAssembly memory it is the buffer of (the SIMD kernel runs on it in place), or null. */
+  memory: WasmMemory | null;
   dims: Pick<ForwardJob, 'n' | 'dm' | 'b' | 'rowBase' | 'mode' | 'k1' | 'k2' | 'specialise' | 'simd'>;
   /** Offset and length (float32 elements) of each job array in the shared buffer, in `names` order. */
   offsets: number[];
@@ -37,11 +40,16 @@ function serve(setup: WorkerSetup): void {
   const ctrl = new Int32Array(setup.ctrl);
   const jobCtrl = new Int32Array(setup.jobCtrl);
   let sab: SharedArrayBuffer | null = null;
+  let memory: WasmMemory | null = null;
   port.on('message', (m: WorkerMessage) => {
     let status = 1;
     try {
-      if (m.sab) sab = m.sab;
-      const job = { ...m.dims, r0: 0, r1: 0 } as unknown as Record<string, unknown> & ForwardJob;
+      if (m.sab) {
+        // Views on the memory's own buffer object, so that the kernel recognises them as in its heap.
+        memory = m.memory;
+        sab = memory ? (memory.buffer as unknown as SharedArrayBuffer) : m.sab;
+      }
+      const job = { ...m.dims, r0: 0, r1: 0, heap: memory } as unknown as Record<string, unknown> & ForwardJob;
       for (let i = 0; i < setup.names.length; i++) job[setup.names[i]] = new Float32Array(sab as SharedArrayBuffer, m.offsets[i] * 4, m.lengths[i]);
       for (;;) {
         const c = Atomics.add(jobCtrl, 0, 1);

@@ -5,11 +5,12 @@
  * instead of float64 (outputs agree to float32 rounding; a sampled outcome can differ only where
  * q0 and u·(q0 + q1) tie within that rounding). Pure like ../forward.ts: no tfjs, no threads.
  *
- * Arrays that live in a WebAssembly memory the caller names (`heap`: the wasm backend's heap) are used
- * in place; others (cpu backend, the worker pool's shared buffer) are copied through this thread's own
- * memory a chunk of rows at a time (the chunk stays in cache between the copies and the kernel).
+ * Arrays that live in a WebAssembly memory the caller names (`heap`: the wasm backend's heap, or the
+ * worker pool's shared memory) are used in place; others (cpu backend) are copied through this
+ * thread's own memory a chunk of rows at a time (the chunk stays in cache between the copies and the
+ * kernel). A shared memory takes the module variant compiled for one.
  */
-import { SIMD_STEP_WASM_BASE64 } from './module.generated';
+import { SIMD_STEP_SHARED_WASM_BASE64, SIMD_STEP_WASM_BASE64 } from './module.generated';
 import type { ForwardJob } from '../forward';
 
 /** The part of the WebAssembly JS API used here (the project's lib has no WebAssembly types). */
@@ -18,7 +19,7 @@ export interface WasmMemory {
   grow(pages: number): number;
 }
 interface WasmApi {
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
   validate(bytes: Uint8Array): boolean;
@@ -47,19 +48,46 @@ const OUTPUTS: ArrayName[] = ['probs', 'oneHot', 'outRe', 'outIm', 'prob'];
 const CHUNK_BYTES = 192 * 1024;
 const PAGE = 65536;
 
-let compiled: object | null | undefined;
+/** The compiled modules (plain memory, shared memory); null where not available. Validated once. */
+const compiled: { plain?: object | null; shared?: object | null } = {};
 
-/** The compiled module, or null where WebAssembly SIMD is not available (validated once). */
-function simdModule(): object | null {
-  if (compiled === undefined) {
-    try {
-      const bytes = Buffer.from(SIMD_STEP_WASM_BASE64, 'base64');
-      compiled = wasmApi && wasmApi.validate(bytes) ? new wasmApi.Module(bytes) : null;
-    } catch {
-      compiled = null;
-    }
+function compile(base64: string): object | null {
+  try {
+    const bytes = Buffer.from(base64, 'base64');
+    return wasmApi && wasmApi.validate(bytes) ? new wasmApi.Module(bytes) : null;
+  } catch {
+    return null;
   }
-  return compiled;
+}
+
+/** The module for a plain memory, or null where WebAssembly SIMD is not available. */
+function simdModule(): object | null {
+  if (compiled.plain === undefined) compiled.plain = compile(SIMD_STEP_WASM_BASE64);
+  return compiled.plain;
+}
+
+/** The module for a shared memory, or null where SIMD or shared WebAssembly memories are not available. */
+function sharedSimdModule(): object | null {
+  if (compiled.shared === undefined) compiled.shared = simdModule() ? compile(SIMD_STEP_SHARED_WASM_BASE64) : null;
+  return compiled.shared;
+}
+
+function isShared(memory: WasmMemory): boolean {
+  return typeof SharedArrayBuffer === 'function' && (memory.buffer as unknown) instanceof SharedArrayBuffer;
+}
+
+/**
+ * A shared WebAssembly memory of at least `bytes` (its buffer is a SharedArrayBuffer that the SIMD
+ * kernel runs on in place, in any thread), or null where the SIMD kernel cannot use one.
+ */
+export function newSharedSimdMemory(bytes: number): WasmMemory | null {
+  if (!wasmApi || !sharedSimdModule()) return null;
+  const pages = Math.max(1, Math.ceil(bytes / PAGE));
+  try {
+    return new wasmApi.Memory({ initial: pages, maximum: pages, shared: true });
+  } catch {
+    return null;
+  }
 }
 
 /** Whether this runtime runs the SIMD step (WebAssembly with the SIMD proposal). */
@@ -68,7 +96,9 @@ export function simdStepSupported(): boolean {
 }
 
 function instantiate(memory: WasmMemory): StepN1M1 {
-  const instance = new (wasmApi as WasmApi).Instance(simdModule() as object, { env: { memory } });
+  const module = isShared(memory) ? sharedSimdModule() : simdModule();
+  if (!module) throw new Error('no SIMD module for this memory');
+  const instance = new (wasmApi as WasmApi).Instance(module, { env: { memory } });
   return instance.exports.stepN1M1 as StepN1M1;
 }
 
@@ -126,7 +156,7 @@ export function runSimdN1M1(J: ForwardJob, scalarRows: ScalarRows): boolean {
   if (J.n !== 1 || J.dm !== 2 || J.b < 4 || J.r1 <= J.r0 || !simdModule()) return false;
   const per = rowElements(J);
   const heap = J.heap;
-  if (heap && ARGUMENT_ORDER.every((name) => per[name] === 0 || J[name].buffer === heap.buffer)) {
+  if (heap && (!isShared(heap) || sharedSimdModule()) && ARGUMENT_ORDER.every((name) => per[name] === 0 || J[name].buffer === heap.buffer)) {
     let step = heapSteps.get(heap);
     if (!step) {
       step = instantiate(heap);
