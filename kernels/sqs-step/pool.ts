@@ -26,6 +26,8 @@ const OUTPUT_NAMES: ArrayName[] = ['probs', 'oneHot', 'outRe', 'outIm', 'prob'];
 const MAX_CHUNKS = 256;
 const READY_TIMEOUT_MS = 20000;
 const STALL_MS = 10000;
+/** How many times faster the SIMD kernel is than the JS loop on the paper neuron (roughly; for the hand-off threshold). */
+const SIMD_SPEEDUP = 4;
 
 /**
  * Loads worker.ts in a worker thread when running from sources: `.ts` files are transpiled (no type
@@ -170,7 +172,9 @@ let mainShare = 0.4;
 /** Runs the forward job on all rows, splitting them across threads when worth it. */
 export function runForwardJob(job: ForwardJob, rows: number): void {
   const d = (1 << job.n) * job.dm;
-  const work = rows * job.b * (d * d + 16);
+  // The SIMD kernel does a paper-neuron sample in about a quarter of the JS loop's time: count its work so.
+  const simd = job.simd && job.specialise && job.n === 1 && job.dm === 2 && job.b >= 4 && simdStepSupported();
+  const work = (rows * job.b * (d * d + 16)) / (simd ? SIMD_SPEEDUP : 1);
   const options = sqsStepOptions();
   const threads = Math.min(options.threads, rows);
   const pool = threads > 1 && work >= options.minWork ? getSlots(threads - 1) : [];
@@ -197,10 +201,9 @@ export function runForwardJob(job: ForwardJob, rows: number): void {
     total += len + ((16 - (len % 16)) % 16); // 64-byte aligned views
   }
   // A shared WebAssembly memory where the workers' SIMD kernel runs on it in place, else a plain shared buffer.
-  const wantMemory = job.simd && job.specialise && job.n === 1 && job.dm === 2 && simdStepSupported();
-  if (!shared || shared.f32.length < total || (wantMemory && !shared.memory)) {
+  if (!shared || shared.f32.length < total || (simd && !shared.memory)) {
     const bytes = Math.ceil(total * 1.25 + 1024) * 4;
-    const memory = wantMemory ? newSharedSimdMemory(bytes) : null;
+    const memory = simd ? newSharedSimdMemory(bytes) : null;
     const sab = memory ? (memory.buffer as unknown as SharedArrayBuffer) : new SharedArrayBuffer(bytes);
     shared = { sab, f32: new Float32Array(sab), memory };
   }
