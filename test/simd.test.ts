@@ -77,7 +77,7 @@ function angleRow(rng: Rng, b: number, kind: number): number[] {
       if (j % 5 === 0) run = (rng() - 0.3) * 20;
       out.push(run);
     } else if (kind === 3) out.push(rng() < 0.5 ? 0 : Math.PI * Math.abs(rng() * 3));
-    else out.push((rng() - 0.5) * 2e4);
+    else out.push((rng() - 0.5) * 16000); // up to the reduction's limit |φ/2| < 4096
   }
   return out;
 }
@@ -256,23 +256,26 @@ describe.each([0, 1, 2] as const)('SIMD paper-neuron step, mode %i (0 uniforms, 
     expect(part.prob.subarray(0, 5 * 24).every((x) => x === 0) && part.prob.subarray(9 * 24).every((x) => x === 0)).toBe(true);
   });
 
-  test('rows with |φ/2| ≥ 1e8 or NaN are left to the scalar loop (same bits as simd off); the others are not', () => {
-    const c = makeCase(6, 12, mode, 9, (r, phi) => {
+  test('rows with |φ/2| ≥ 4096 or NaN are left to the scalar loop (same bits as simd off); the others are not', () => {
+    const c = makeCase(7, 12, mode, 9, (r, phi) => {
       if (r === 1) phi[7] = 3e8;
       if (r === 4) phi[0] = NaN;
+      if (r === 5) phi[11] = -8192;
+      if (r === 6) phi[3] = 8191.99; // in range
     });
     for (const inHeap of [false, 'plain', 'shared'] as const) {
       const before = simdStepCounts();
       const simd = makeJob(c, true, inHeap);
       runForward(simd);
-      expect(simdStepCounts().scalar - before.scalar).toBe(2);
+      expect(simdStepCounts().scalar - before.scalar).toBe(3);
       expect(simdStepCounts().inPlace - before.inPlace).toBe(inHeap ? 4 : 0);
       const scalar = makeJob(c, false);
       runForward(scalar);
-      for (const r of [1, 4])
+      for (const r of [1, 4, 5])
         for (const n of ['probs', 'outRe', 'outIm'] as const)
           expect(Array.from(simd[n].subarray(2 * r * 12, 2 * (r + 1) * 12))).toEqual(Array.from(scalar[n].subarray(2 * r * 12, 2 * (r + 1) * 12)));
-      expect(Array.from(simd.prob.subarray(12, 24))).toEqual(Array.from(scalar.prob.subarray(12, 24)));
+      for (const r of [1, 4, 5]) expect(Array.from(simd.prob.subarray(r * 12, (r + 1) * 12))).toEqual(Array.from(scalar.prob.subarray(r * 12, (r + 1) * 12)));
+      checkAgainstReference({ ...simd, r0: 6, r1: 7 });
       // A sample's bits differ somewhere in the other rows (float32 vs float64 arithmetic): the kernel ran them.
       expect(maxAbsDiff(simd.probs.subarray(0, 24), scalar.probs.subarray(0, 24))).toBeGreaterThan(0);
     }

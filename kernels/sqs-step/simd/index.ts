@@ -37,7 +37,7 @@ type StepN1M1 = (
   r0: number, r1: number, b: number, rowBase: number, mode: number, k1: number, k2: number,
 ) => number;
 
-/** Computes rows r0..r1 of a job with the scalar loop (rows the SIMD kernel leaves: |φ/2| ≥ 1e8, NaN). */
+/** Computes rows r0..r1 of a job with the scalar loop (rows the SIMD kernel leaves: |φ/2| ≥ 4096, NaN). */
 export type ScalarRows = (J: ForwardJob, r0: number, r1: number) => void;
 
 type ArrayName = 'uRe' | 'uIm' | 'memRe' | 'memIm' | 'phi' | 'uni' | 'forced' | 'probs' | 'oneHot' | 'outRe' | 'outIm' | 'prob';

@@ -11,11 +11,13 @@
 
 // @ts-nocheck  (AssemblyScript types: f32, i32, v128, …)
 
-const TWO_OVER_PI: f64 = 0.6366197723675814;
-const PIO2_HI: f64 = 1.5707963267341256;
-const PIO2_LO: f64 = 6.077100506506192e-11;
-/** |φ/2| at or above this (or NaN) leaves the row to the scalar loop, as the JS loop's Math.cos/sin. */
-const REDUCE_LIMIT: f32 = 1e8;
+const TWO_OVER_PI: f32 = 0.6366197723675814;
+// π/2 = PIO2_1 + PIO2_2 + PIO2_3 (8, 12 and 24 significant bits; Cephes' split of π/4, doubled).
+const PIO2_1: f32 = 1.5703125;
+const PIO2_2: f32 = 4.837512969970703125e-4;
+const PIO2_3: f32 = 7.54978995489188216e-8;
+/** |φ/2| at or above this (or NaN) leaves the row to the scalar loop: beyond it the float32 reduction loses bits. */
+const REDUCE_LIMIT: f32 = 4096;
 const TINY: f32 = 1e-30;
 const TWO_M24: f32 = 5.960464477539063e-8;
 
@@ -49,8 +51,8 @@ function uniforms(k1: i32, k2: i32, idx: i32): v128 {
 }
 
 /**
- * Rows r0..r1. Returns r1 when every row is done, else the first row holding an angle the polynomial
- * does not take (|φ/2| ≥ 1e8, or NaN): the caller computes that row otherwise and calls again from
+ * Rows r0..r1. Returns r1 when every row is done, else the first row holding an angle the reduction
+ * does not take (|φ/2| ≥ 4096, or NaN): the caller computes that row otherwise and calls again from
  * the next. Needs B ≥ 4; a last partial group of four is recomputed overlapping the one before.
  */
 export function stepN1M1(
@@ -100,15 +102,11 @@ export function stepN1M1(
         const a = f32x4.mul(ph, f32x4.splat(0.5));
         // NaN fails the comparison too.
         if (!i32x4.all_true(f32x4.lt(f32x4.abs(a), f32x4.splat(REDUCE_LIMIT)))) return r;
-        // Reduction by π/2 in float64 (as the JS loop), the polynomials in float32.
-        const aLo = f64x2.promote_low_f32x4(a);
-        const aHi = f64x2.promote_low_f32x4(v128.shuffle<f32>(a, a, 2, 3, 0, 1));
-        const kLo = f64x2.floor(f64x2.add(f64x2.mul(aLo, f64x2.splat(TWO_OVER_PI)), f64x2.splat(0.5)));
-        const kHi = f64x2.floor(f64x2.add(f64x2.mul(aHi, f64x2.splat(TWO_OVER_PI)), f64x2.splat(0.5)));
-        const tLo = f64x2.sub(f64x2.sub(aLo, f64x2.mul(kLo, f64x2.splat(PIO2_HI))), f64x2.mul(kLo, f64x2.splat(PIO2_LO)));
-        const tHi = f64x2.sub(f64x2.sub(aHi, f64x2.mul(kHi, f64x2.splat(PIO2_HI))), f64x2.mul(kHi, f64x2.splat(PIO2_LO)));
-        const t = v128.shuffle<f32>(f32x4.demote_f64x2_zero(tLo), f32x4.demote_f64x2_zero(tHi), 0, 1, 4, 5);
-        const ki = v128.shuffle<i32>(i32x4.trunc_sat_f64x2_s_zero(kLo), i32x4.trunc_sat_f64x2_s_zero(kHi), 0, 1, 4, 5);
+        // t = a − k·π/2 in float32, π/2 in three parts (Cody–Waite): k·PIO2_1 and k·PIO2_2 are exact for
+        // |k| < 2^12, so t is as accurate as float32 allows while |a| < REDUCE_LIMIT.
+        const kf = f32x4.nearest(f32x4.mul(a, f32x4.splat(TWO_OVER_PI)));
+        const t = f32x4.sub(f32x4.sub(f32x4.sub(a, f32x4.mul(kf, f32x4.splat(PIO2_1))), f32x4.mul(kf, f32x4.splat(PIO2_2))), f32x4.mul(kf, f32x4.splat(PIO2_3)));
+        const ki = i32x4.trunc_sat_f32x4_s(kf);
         const z = f32x4.mul(t, t);
         const sn = f32x4.add(t, f32x4.mul(f32x4.mul(t, z), f32x4.add(f32x4.splat(S1), f32x4.mul(z, f32x4.add(f32x4.splat(S2), f32x4.mul(z, f32x4.splat(S3)))))));
         const cs = f32x4.add(
