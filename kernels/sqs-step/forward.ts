@@ -457,7 +457,6 @@ export function runForward(J: ForwardJob): void {
   if (J.r1 <= J.r0 || J.b === 0) return;
   if (J.specialise && J.n === 1 && J.dm === 2) {
     if (!(J.simd && runSimdN1M1(J, scalarRowsN1M1))) loopN1M1(J);
-  }
-  else if (J.specialise && J.n === 1) loopN1(J);
+  } else if (J.specialise && J.n === 1) loopN1(J);
   else loopGeneral(J);
 }
