@@ -4,7 +4,7 @@
  */
 import { SqsnnError } from '../kernels/errors';
 import { tf } from '../kernels/tf';
-import { useFastWasmSlice } from '../kernels/wasm-slice';
+import { useFastWasmKernels } from '../kernels/wasm-kernels';
 import { configureSqsStep, tensorflowFusedAllowed } from '../kernels/sqs-step/options';
 
 export class BackendError extends SqsnnError {}
@@ -58,7 +58,7 @@ async function activate(name: BackendName, skipped: BackendReport['skipped']): P
       skipped.push({ backend: 'wasm', reason: r.reason });
       return { ok: false };
     }
-    useFastWasmSlice();
+    useFastWasmKernels();
   }
   try {
     if (await tf.setBackend(name)) {
