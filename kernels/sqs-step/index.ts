@@ -3,8 +3,9 @@
  * per-row unitary, outcome probabilities, sample or force, collapse and renormalise the memory) and
  * picks its implementation itself:
  *
- * - no dense unitary (gate-by-gate circuits), a backend other than cpu/wasm, or D > 64
- *     → the composed ops (`sqsStep` of ../statevector), autodiff as usual;
+ * - no dense unitary (gate-by-gate circuits), a backend other than cpu/wasm (and tensorflow on the
+ *   host, option `fusedOnTensorflow`), or D > 64 → the composed ops (`sqsStep` of ../statevector),
+ *   autodiff as usual;
  * - under a gradient tape (tf.grad, variableGrads, …): N = 1 → the fused forward + backward kernels
  *   (unless `fusedGrad` is off); anything else → the composed ops;
  * - no tape → the fused forward kernel (worker threads for large steps).
@@ -59,12 +60,14 @@ export type SqsStepPath = 'fused' | 'fused-grad' | 'composed';
 /** Whether the fused kernels run a register of dimension D (or this circuit) on this backend. */
 export function fusedSupported(circuitOrDim: Circuit | number, backendName: string = tf.getBackend()): boolean {
   const d = typeof circuitOrDim === 'number' ? circuitOrDim : circuitOrDim.dim;
-  return Number.isInteger(d) && d >= 2 && d <= SQS_STEP_MAX_DIM && (SQS_STEP_BACKENDS as readonly string[]).includes(backendName);
+  if (!(Number.isInteger(d) && d >= 2 && d <= SQS_STEP_MAX_DIM)) return false;
+  if (backendName === 'tensorflow') return sqsStepOptions().fusedOnTensorflow;
+  return (SQS_STEP_BACKENDS as readonly string[]).includes(backendName);
 }
 
 /**
  * Whether a step of this circuit (or dimensions { n, d }) takes the fused backward under a tape:
- * N = 1, D ≤ 64, backend cpu/wasm, and the `fusedGrad` option on.
+ * N = 1, D ≤ 64, backend cpu/wasm (or host tensorflow), and the `fusedGrad` option on.
  */
 export function fusedGradSupported(what: Circuit | { n: number; d: number }, backendName: string = tf.getBackend()): boolean {
   const n = 'ioQubits' in what ? what.ioQubits : what.n;

@@ -148,6 +148,11 @@ function runRows(step: StepN1M1, ptr: number[], r0: number, r1: number, J: Forwa
   return left;
 }
 
+/** Whether `runForward` takes this job through the SIMD kernel (options on, paper neuron, B ≥ 4, SIMD available). */
+export function simdApplies(J: ForwardJob): boolean {
+  return J.simd && J.specialise && J.n === 1 && J.dm === 2 && J.b >= 4 && simdModule() !== null;
+}
+
 /**
  * Rows J.r0..J.r1 of an N = 1, M = 1 job through the SIMD kernel. Returns false (nothing done) when
  * the kernel does not apply: no WebAssembly SIMD, or fewer than four samples.
