@@ -33,6 +33,11 @@ export interface SqsStepInput {
   circuit?: Circuit;
   /** Dense per-row unitaries U [R, D, D], U[r, i, j] = ⟨i|V(θ_r)|j⟩, D = 2^(N+M), i = y + 2^N·m. */
   unitary?: Complex;
+  /**
+   * `foldedUnitary(unitary, N)` for the composed path, from a caller that keeps it across steps
+   * (called only when the composed path runs, outside its tidy scope). Else built per step.
+   */
+  folded?: () => Tensor;
   /** Per-occurrence angles [R, G], for the gate-by-gate path when there is no `unitary`. */
   angles?: Tensor;
   /** Memory state [R, 2^M, B]. */
@@ -115,13 +120,15 @@ function circuitOf(x: SqsStepInput): Circuit {
   return compileCircuit({ ioQubits: n, memoryQubits: m, layers: [] });
 }
 
-/** The composed ops (any backend, any D, autodiff): `sqsStep` with the same inputs, psi dropped. */
+/** The composed ops (any backend, any D, autodiff): `sqsStep` with the same inputs. */
 export function composedStep(x: SqsStepInput): SqsStepOutput {
   checkOutcomeChoice(x);
+  // Outside the tidy: the caller's cache must outlive this step.
+  const folded = x.unitary && x.folded ? x.folded() : undefined;
   return tf.tidy(() => {
     const [rows, , batch] = x.mem.re.shape as number[];
     const uniforms = x.seed !== undefined ? seededUniforms(x.seed, rows, batch) : x.uniforms;
-    const out = sqsStep({ circuit: circuitOf(x), unitary: x.unitary, angles: x.angles, mem: x.mem, phi: x.phi, uniforms, forced: x.forced });
+    const out = sqsStep({ circuit: circuitOf(x), unitary: x.unitary, folded, angles: x.angles, mem: x.mem, phi: x.phi, uniforms, forced: x.forced });
     return { probs: out.probs, oneHot: out.oneHot, mem: out.mem, prob: out.prob } as any;
   }) as unknown as SqsStepOutput;
 }
@@ -145,7 +152,7 @@ function runFused(kernelName: string, x: SqsStepInput, attrs: Record<string, num
 }
 
 /**
- * One SQS step, `sqsStep` semantics (psi not returned), on the path `sqsStepPath` names: the fused
+ * One SQS step, `sqsStep` semantics, on the path `sqsStepPath` names: the fused
  * forward kernel, the fused forward + backward kernels under a gradient tape, or the composed ops.
  */
 export function sqsStepOp(x: SqsStepInput): SqsStepOutput {

@@ -10,6 +10,7 @@ import { assertFits, assertStepFits } from '../../kernels/memory';
 import { sqsStepOp } from '../../kernels/sqs-step';
 import {
   encodingAngles,
+  foldedUnitary,
   initialMemory,
   oneHotFromBits,
   perQubit,
@@ -52,6 +53,8 @@ export interface SqsPrep {
   /** Per-occurrence angles [H, G]. */
   angles: Tensor;
   unitary?: Complex;
+  /** The unitary in the composed dense step's form (`foldedUnitary`), built on first use, once per batch. */
+  folded?: () => Tensor;
   /** For the local rule: every parameter-shifted circuit, stacked shift-major along the rows. */
   shifts?: { table: ShiftTable; angles: Tensor; unitary?: Complex };
 }
@@ -103,7 +106,13 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   prepare(opts: { local?: boolean; twoTermOnly?: boolean } = {}): SqsPrep {
     const angles = occurrenceAngles(this.circuit, this.theta);
-    const prep: SqsPrep = this.dense ? { angles, unitary: circuitUnitary(this.circuit, angles) } : { angles };
+    const prep: SqsPrep = { angles };
+    if (this.dense) {
+      const unitary = circuitUnitary(this.circuit, angles);
+      let folded: Tensor | undefined;
+      prep.unitary = unitary;
+      prep.folded = () => (folded ??= foldedUnitary(unitary, this.circuit.ioQubits));
+    }
     if (opts.local) {
       const table = shiftTable(this.circuit, opts.twoTermOnly ? 'two-term' : 'exact');
       const shifted = shiftedAngles(table, angles);
@@ -199,12 +208,12 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   /** One step from currents, sampling (uniforms) or forced (one-hot outcomes). */
   private run(prep: SqsPrep, mem: Complex, currents: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }) {
-    return this.evaluate(prep.unitary, prep.angles, mem, encodingAngles(currents), outcome);
+    return this.evaluate(prep.unitary, prep.angles, mem, encodingAngles(currents), outcome, prep.folded);
   }
 
   /** The SQS-step op picks the fused kernels or the composed ops (by tape, backend and size). */
-  private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }) {
-    return sqsStepOp({ circuit: this.circuit, unitary, angles, mem, phi, ...outcome });
+  private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }, folded?: () => Tensor) {
+    return sqsStepOp({ circuit: this.circuit, unitary, folded, angles, mem, phi, ...outcome });
   }
 
   step(prep: SqsPrep, state: SqsState, currents: Tensor, ctx: StepContext): StepResult<SqsState> {
