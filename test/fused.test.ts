@@ -414,7 +414,9 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     };
     const g = tf.grad(loss(sqsStepOp))(c.unitary.re);
     const ref = tf.grad(loss(composedStep))(c.unitary.re);
-    expect(maxAbsDiff(g.dataSync(), ref.dataSync())).toBeLessThan(1e-5);
+    // Entries reach ~50 here (sums over the batch), where a float32 ulp is 4e-6: compare relative to the largest.
+    const scale = Math.max(1, ...Array.from(ref.dataSync(), Math.abs));
+    expect(maxAbsDiff(g.dataSync(), ref.dataSync())).toBeLessThan(1e-6 * scale);
     expect(Math.max(...Array.from(g.dataSync(), Math.abs))).toBeGreaterThan(1e-3);
     // With the fused backward switched off, the composed ops run under the tape: the same gradient.
     const off = withSqsStepOptions({ fusedGrad: false }, () => tf.grad(loss(sqsStepOp))(c.unitary.re));
