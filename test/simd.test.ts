@@ -13,7 +13,7 @@ import { ForwardJob, fillUniforms, runForward, streamKeys } from '../kernels/sqs
 import { newSharedSimdMemory, simdStepCounts, simdStepSupported } from '../kernels/sqs-step/simd';
 import { paperCircuit, occurrenceAngles } from '../kernels/circuit';
 import { circuitUnitary } from '../kernels/evolve';
-import { configureSqsStep, shutdownSqsStepThreads, sqsStepOp, withSqsStepOptions } from '../kernels/sqs-step';
+import { configureSqsStep, shutdownSqsStepThreads, sqsStepOp, sqsStepThreadInfo, withSqsStepOptions } from '../kernels/sqs-step';
 import { initBackend } from '../src/backend';
 import { maxAbsDiff, tf } from './helpers';
 
@@ -298,6 +298,33 @@ test('specialise: false runs the general loop, never the SIMD kernel', () => {
   const before = simdStepCounts();
   runForward({ ...makeJob(c, true), specialise: false });
   expect(simdStepCounts()).toEqual(before);
+});
+
+test('the workers run the SIMD kernel in place on the pool\'s shared WebAssembly memory', async () => {
+  await initBackend('wasm');
+  const saved = configureSqsStep({ threads: 2, minWork: 0 });
+  try {
+    const c = paperCircuit();
+    const rows = 2000, b = 32;
+    const theta = tf.randomUniform([rows, c.paramNames.length], -3, 3, 'float32', 4);
+    const unitary = tf.tidy(() => circuitUnitary(c, occurrenceAngles(c, theta)));
+    const mem = { re: tf.concat([tf.ones([rows, 1, b]), tf.zeros([rows, 1, b])], 1), im: tf.zeros([rows, 2, b]) };
+    const phi = tf.tidy(() => tf.mul(tf.relu(tf.randomNormal([rows, 1, b], 0, 1, 'float32', 6)), Math.PI));
+    const before = sqsStepThreadInfo().workerSimdRows;
+    // The main thread may take every chunk while a worker is descheduled: step until a worker has run some.
+    for (let step = 0; step < 200 && sqsStepThreadInfo().workerSimdRows.inPlace === before.inPlace; step++) {
+      const o = sqsStepOp({ unitary, mem, phi, seed: step });
+      tf.dispose([o.probs, o.oneHot, o.mem.re, o.mem.im, o.prob]);
+    }
+    const info = sqsStepThreadInfo();
+    expect(info.lastError).toBeNull();
+    expect(info.lastThreadsUsed).toBe(2);
+    expect(info.workerSimdRows.inPlace).toBeGreaterThan(before.inPlace);
+    expect(info.workerSimdRows.copied).toBe(before.copied);
+    tf.dispose([theta, unitary.re, unitary.im, mem.re, mem.im, phi]);
+  } finally {
+    configureSqsStep(saved);
+  }
 });
 
 describe.each(['cpu', 'wasm'])('the op on %s with SIMD on and off', (backendName) => {

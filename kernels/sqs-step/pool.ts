@@ -52,7 +52,7 @@ function startWorker(setup: WorkerSetup): Worker {
 
 interface Slot {
   worker: Worker;
-  /** [0]: job status (0 running, 1 done, 2 failed); [1]: ready. */
+  /** [0]: job status (0 running, 1 done, 2 failed); [1]: ready; [2], [3]: the worker's SIMD rows in place, copied. */
   ctrl: Int32Array;
   /** The shared buffer this worker was last sent. */
   sent: SharedArrayBuffer | null;
@@ -78,7 +78,7 @@ function markBroken(reason: string): void {
 function getSlots(wanted: number): Slot[] {
   if (poolBroken) return [];
   while (slots.length < wanted) {
-    const ctrl = new Int32Array(new SharedArrayBuffer(8));
+    const ctrl = new Int32Array(new SharedArrayBuffer(16));
     let worker: Worker;
     try {
       worker = startWorker({ ctrl: ctrl.buffer as SharedArrayBuffer, jobCtrl: jobCtrl.buffer as SharedArrayBuffer });
@@ -122,6 +122,8 @@ export interface SqsStepThreadInfo {
   mainShare: Record<RowJobName, number>;
   broken: boolean;
   lastError: string | null;
+  /** Rows the live workers ran through the SIMD kernel in place on the shared memory, and through copies. */
+  workerSimdRows: { inPlace: number; copied: number };
 }
 
 export function sqsStepThreadInfo(): SqsStepThreadInfo {
@@ -135,6 +137,10 @@ export function sqsStepThreadInfo(): SqsStepThreadInfo {
     mainShare: { ...mainShare },
     broken: poolBroken,
     lastError: lastThreadError,
+    workerSimdRows: {
+      inPlace: slots.reduce((sum, s) => sum + Atomics.load(s.ctrl, 2), 0),
+      copied: slots.reduce((sum, s) => sum + Atomics.load(s.ctrl, 3), 0),
+    },
   };
 }
 

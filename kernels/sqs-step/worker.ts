@@ -6,11 +6,12 @@
  * main thread once its own rows are done, claim chunks of those rows from a shared counter
  * (`jobCtrl[0]`) and mark each chunk done (`jobCtrl[2 + c]`: 1 by a worker, 2 by the main thread), so
  * a descheduled or slow thread never holds up the step. The worker then reports on `ctrl[0]` (1 done,
- * 2 failed) with Atomics.notify; `ctrl[1] = 1` once it is ready.
+ * 2 failed) with Atomics.notify; `ctrl[1] = 1` once it is ready; `ctrl[2..3]`: rows it has run through
+ * the SIMD kernel in place and copied (./simd), so the pool can tell which path its workers take.
  */
 import { parentPort, workerData } from 'worker_threads';
 import { ROW_JOBS, RowJobKind, RowJobName } from './jobs';
-import type { WasmMemory } from './simd';
+import { simdStepCounts, WasmMemory } from './simd';
 
 /** What the pool sends for each step. */
 export interface WorkerMessage {
@@ -63,6 +64,9 @@ function serve(setup: WorkerSetup): void {
     } catch {
       status = 2;
     }
+    const simd = simdStepCounts();
+    Atomics.store(ctrl, 2, simd.inPlace);
+    Atomics.store(ctrl, 3, simd.copied);
     Atomics.store(ctrl, 0, status);
     Atomics.notify(ctrl, 0);
   });
