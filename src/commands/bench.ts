@@ -5,6 +5,7 @@
 import { Command, Option } from 'commander';
 import { backendOption, choiceOption, jsonOption, numberOption, runCommand, UsageError } from '../cli/options';
 import { initBackend } from '../backend';
+import { runDensityScan } from '../../bench/density-scan';
 import { runLocalBench } from '../../bench/local';
 import { StepCounts } from '../../bench/step-counts';
 import { TrainBenchResult, runTrainBench } from '../../bench/train';
@@ -36,6 +37,7 @@ interface NeuronOptions {
   seed: number;
   json?: boolean;
   scan?: boolean;
+  density?: boolean;
   maxMemoryQubits: number;
   maxSeconds: number;
   largest: boolean;
@@ -63,6 +65,7 @@ function benchNeuronCommand(): Command {
     .addOption(new Option('--scan', 'time N = 1 neurons for N_M = 1, 2, … (composed vs fused), then the largest register one neuron can run'))
     .addOption(numberOption('--max-memory-qubits <m>', 'with --scan: the largest N_M', { integer: true, min: 1, max: 23, default: 10 }))
     .addOption(numberOption('--max-seconds <s>', 'with --scan: stop growing the register when a step takes longer', { min: 0, default: 5 }))
+    .addOption(new Option('--density', 'with --scan: time the density-matrix mode (ρ gate by gate, as for likelihoods and noise) instead of the statevector'))
     .addOption(new Option('--no-largest', 'with --scan: skip the largest-register search'))
     .addOption(numberOption('--largest-batch <b>', 'with --scan: batch of the largest-register search', { integer: true, min: 1, default: 1 }))
     .addOption(new Option('--generic', 'also time the fused kernel with its general loop only (no unrolled N = 1 loops), as a ratio'))
@@ -73,9 +76,40 @@ function benchNeuronCommand(): Command {
 
 const fmtRate = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : x >= 1e3 ? `${(x / 1e3).toFixed(1)} k` : `${x.toFixed(1)}  `);
 
+async function densityScan(o: NeuronOptions): Promise<void> {
+  const json = Boolean(o.json);
+  const say = (s: string) => {
+    if (!json) process.stdout.write(s + '\n');
+  };
+  say('N = 1; N_M scan, density-matrix mode (ρ [R, D, D, B], gate by gate), sampled outcomes');
+  say(' N_M     D  neurons  batch    ms/step  neuron-steps/s');
+  const res = await runDensityScan({
+    backend: o.backend,
+    batch: o.batch,
+    T: o.T,
+    neurons: o.neurons,
+    reps: o.reps ?? 3,
+    maxMemoryQubits: Math.min(o.maxMemoryQubits, 6),
+    maxSeconds: o.maxSeconds,
+    largest: o.largest,
+    onRow: (r) =>
+      say(`${String(r.memoryQubits).padStart(4)} ${String(r.dim).padStart(5)} ${String(r.neurons).padStart(8)} ${String(r.batch).padStart(6)} ${r.msPerStep.toFixed(2).padStart(10)} ${fmtRate(r.neuronStepsPerSecond).padStart(15)}`),
+    onLargest: (t) => {
+      if (t.memoryQubits === 1) say('\nlargest density register: one neuron, batch 1');
+      say(`  N_M = ${String(t.memoryQubits).padStart(2)} (${t.memoryQubits + 1} qubits): ${t.seconds !== undefined ? t.seconds.toFixed(3) + ' s/step' : 'stopped: ' + t.stopped}`);
+    },
+  });
+  if (json) process.stdout.write(JSON.stringify(res) + '\n');
+  else {
+    say(`backend: ${res.backend}; ${res.cores} cores, 1-min load average ${res.loadAverage.toFixed(2)} at the start`);
+    if (res.largest) say(`largest density register within ${o.maxSeconds} s/step: ${res.largest.totalQubits} qubits (${res.largest.seconds.toFixed(2)} s); stopped: ${res.largest.stoppedBecause}`);
+  }
+}
+
 async function benchNeuron(o: NeuronOptions): Promise<void> {
   const json = Boolean(o.json);
   const backend = o.backend;
+  if (o.scan && o.density) return densityScan(o);
   if (o.scan) {
     const maxM = o.maxMemoryQubits;
     const say = (s: string) => {
