@@ -169,6 +169,8 @@ function backwardKernel(backendName: CpuBackendName): KernelImpl {
       dProbs: read(dProbs), dMemRe: read(dMemRe), dMemIm: read(dMemIm), dProb: read(dProb),
       gURe: outArrays[0], gUIm: outArrays[1], gMemRe: outArrays[2], gMemIm: outArrays[3], gPhi: outArrays[4],
       specialise: sqsStepOptions().specialise,
+      simd: sqsStepOptions().simd,
+      heap: backendName === 'wasm' ? wasmHeap(backend) : null,
     };
     runRowJob('backward', job, rows);
     return outInfos;
