@@ -129,13 +129,14 @@ export function simdStepSupported(): boolean {
   return simdModule() !== null;
 }
 
-type Kernels = Record<KernelSpec<unknown>['exportName'], KernelFn>;
+type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT', KernelFn>;
 
 function instantiate(memory: WasmMemory): Kernels {
   const module = isShared(memory) ? sharedSimdModule() : simdModule();
   if (!module) throw new Error('no SIMD module for this memory');
   const instance = new (wasmApi as WasmApi).Instance(module, { env: { memory } });
-  return { stepN1M1: instance.exports.stepN1M1 as KernelFn, backwardN1M1: instance.exports.backwardN1M1 as KernelFn };
+  const e = instance.exports;
+  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn };
 }
 
 type Counts = { inPlace: number; copied: number; scalar: number };
@@ -257,5 +258,32 @@ export function simdBackwardApplies(J: BackwardJob): boolean {
 export function runSimdBackwardM1(J: BackwardJob, r0: number, r1: number, scalarRows: ScalarBackwardRows): boolean {
   if (J.dm !== 2 || J.b < 4 || r1 <= r0 || !simdModule()) return false;
   runKernel(BACKWARD, J, r0, r1, 0, scalarRows);
+  return true;
+}
+
+/**
+ * zT [B, H] = Σ_p x[p, b]·wT[p, :] for x [P, B] (mostly zeros), wT [P, H]: the input synapse visiting
+ * only the nonzero inputs (kernel `sparseInputT`). In place when all three arrays live in `heap`, else
+ * copied through this thread's own memory. False (nothing done) without WebAssembly SIMD.
+ */
+export function runSparseInputT(wt: Float32Array, x: Float32Array, zt: Float32Array, p: number, h: number, b: number, heap?: WasmMemory | null): boolean {
+  if (!simdModule() || wt.length !== p * h || x.length !== p * b || zt.length !== b * h) return false;
+  if (heap && !isShared(heap) && [wt, x, zt].every((a) => a.buffer === heap.buffer)) {
+    let kernels = heapKernels.get(heap);
+    if (!kernels) {
+      kernels = instantiate(heap);
+      heapKernels.set(heap, kernels);
+    }
+    kernels.sparseInputT(wt.byteOffset, x.byteOffset, zt.byteOffset, p, h, b, 0, b);
+    return true;
+  }
+  const align = (n: number) => Math.ceil(n / 4) * 4;
+  const at = [0, 4 * align(wt.length), 4 * align(wt.length) + 4 * align(x.length)];
+  const { memory, kernels } = ownMemory(at[2] + 4 * zt.length);
+  const f32 = new Float32Array(memory.buffer);
+  f32.set(wt, at[0] >> 2);
+  f32.set(x, at[1] >> 2);
+  kernels.sparseInputT(at[0], at[1], at[2], p, h, b, 0, b);
+  zt.set(new Float32Array(memory.buffer, at[2], zt.length));
   return true;
 }

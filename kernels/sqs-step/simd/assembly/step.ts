@@ -375,3 +375,45 @@ export function backwardN1M1(
 function hsum(x: v128): f32 {
   return f32x4.extract_lane(x, 0) + f32x4.extract_lane(x, 1) + f32x4.extract_lane(x, 2) + f32x4.extract_lane(x, 3);
 }
+
+/**
+ * Input synapse with sparse inputs, transposed layouts: zT[b, :] = Σ_p x[p, b]·wT[p, :] for x [P, B]
+ * (data, mostly zeros: rate-coded spikes), wT [P, H], zT [B, H]. Only the nonzero x are visited, four
+ * at a time, each adding a row of wT with f32x4 over H; a dense matmul visits all P.
+ */
+export function sparseInputT(wtPtr: usize, xPtr: usize, ztPtr: usize, P: i32, H: i32, B: i32, b0: i32, b1: i32): void {
+  const h4 = H & ~3;
+  for (let b = b0; b < b1; b++) {
+    const z = ztPtr + (<usize>(b * H) << 2);
+    for (let h = 0; h < H; h++) store<f32>(z + (<usize>h << 2), 0);
+    let n = 0;
+    let p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+    let v0: f32 = 0, v1: f32 = 0, v2: f32 = 0, v3: f32 = 0;
+    for (let p = 0; p <= P; p++) {
+      // Gather four nonzero inputs, then add their rows at once (one load and store of z per four rows).
+      if (p < P) {
+        const v = load<f32>(xPtr + (<usize>(p * B + b) << 2));
+        if (v == 0) continue;
+        if (n == 0) { p0 = p; v0 = v; } else if (n == 1) { p1 = p; v1 = v; } else if (n == 2) { p2 = p; v2 = v; } else { p3 = p; v3 = v; }
+        n++;
+        if (n < 4) continue;
+      } else if (n == 0) break;
+      if (n < 4) { v3 = 0; p3 = p0; }
+      if (n < 3) { v2 = 0; p2 = p0; }
+      if (n < 2) { v1 = 0; p1 = p0; }
+      const w0 = wtPtr + (<usize>(p0 * H) << 2), w1 = wtPtr + (<usize>(p1 * H) << 2);
+      const w2 = wtPtr + (<usize>(p2 * H) << 2), w3 = wtPtr + (<usize>(p3 * H) << 2);
+      const s0 = f32x4.splat(v0), s1 = f32x4.splat(v1), s2 = f32x4.splat(v2), s3 = f32x4.splat(v3);
+      for (let h = 0; h < h4; h += 4) {
+        const o = <usize>h << 2;
+        const acc = f32x4.add(f32x4.add(f32x4.mul(s0, v128.load(w0 + o)), f32x4.mul(s1, v128.load(w1 + o))), f32x4.add(f32x4.mul(s2, v128.load(w2 + o)), f32x4.mul(s3, v128.load(w3 + o))));
+        v128.store(z + o, f32x4.add(v128.load(z + o), acc));
+      }
+      for (let h = h4; h < H; h++) {
+        const o = <usize>h << 2;
+        store<f32>(z + o, load<f32>(z + o) + ((v0 * load<f32>(w0 + o) + v1 * load<f32>(w1 + o)) + (v2 * load<f32>(w2 + o) + v3 * load<f32>(w3 + o))));
+      }
+      n = 0;
+    }
+  }
+}
