@@ -5,6 +5,7 @@
  * The derivation is in ./README.md.
  */
 import { TINY, sincos, trig } from './forward';
+import { runSimdBackwardM1, WasmMemory } from './simd';
 
 /** Arrays of one backward step: saved inputs, outcome, output cotangents, and the input cotangents written. */
 export interface BackwardJob {
@@ -28,6 +29,10 @@ export interface BackwardJob {
   gPhi: Float32Array;
   /** Take the unrolled D = 4 loop where it applies (false: the general loop only). */
   specialise: boolean;
+  /** With `specialise`, D = 4 and B ≥ 4: the WebAssembly SIMD kernel of ./simd (float32) instead of the JS loop. */
+  simd: boolean;
+  /** The WebAssembly memory the arrays live in (the wasm backend's heap): the SIMD kernel uses them in place. */
+  heap?: WasmMemory | null;
 }
 
 // Scratch, grown on demand (never inside the sample loop).
@@ -305,8 +310,12 @@ function gradRows(J: BackwardJob, r0: number, r1: number): void {
   }
 }
 
-/** Cotangents of rows r0..r1: the unrolled loop for D = 4 when `specialise`, else the general one. */
+/**
+ * Cotangents of rows r0..r1: for D = 4 when `specialise`, the SIMD kernel (option `simd`) or the
+ * unrolled loop (which also takes the rows the SIMD kernel leaves); else the general loop.
+ */
 export function runBackward(J: BackwardJob, r0: number, r1: number, specialise: boolean): void {
-  if (specialise && J.dm === 2) gradRowsM1(J, r0, r1);
-  else gradRows(J, r0, r1);
+  if (specialise && J.dm === 2) {
+    if (!(J.simd && runSimdBackwardM1(J, r0, r1, gradRowsM1))) gradRowsM1(J, r0, r1);
+  } else gradRows(J, r0, r1);
 }

@@ -20,6 +20,7 @@ import { tf, Tensor } from '../tf';
 import { fillUniforms, streamKeys } from './forward';
 import { SQS_STEP_BACKENDS, SQS_STEP_KERNELS, SQS_STEP_MAX_DIM, registerSqsStepKernels } from './kernels';
 import { sqsStepOptions } from './options';
+import { simdStepSupported } from './simd';
 
 export { SQS_STEP_BACKENDS, SQS_STEP_KERNELS, SQS_STEP_MAX_DIM } from './kernels';
 export { configureSqsStep, sqsStepOptions, withSqsStepOptions } from './options';
@@ -68,6 +69,20 @@ export function fusedSupported(circuitOrDim: Circuit | number, backendName: stri
   if (!(Number.isInteger(d) && d >= 2 && d <= SQS_STEP_MAX_DIM)) return false;
   if (backendName === 'tensorflow') return sqsStepOptions().fusedOnTensorflow;
   return (SQS_STEP_BACKENDS as readonly string[]).includes(backendName);
+}
+
+/**
+ * Whether `sparseInputProduct` runs here: option `sparseInputs`, WebAssembly SIMD, and the cpu or wasm
+ * backend (one thread against their single-threaded matmul; tensorflow keeps its threaded one).
+ */
+export function sparseInputSupported(backendName: string = tf.getBackend()): boolean {
+  return sqsStepOptions().sparseInputs && simdStepSupported() && (backendName === 'cpu' || backendName === 'wasm');
+}
+
+/** zT [B, H] = xᵀ·wT for wT [P, H] and data x [P, B], visiting only the nonzero x; no gradient (callers add theirs). */
+export function sparseInputProduct(wt: Tensor, x: Tensor): Tensor {
+  registerSqsStepKernels();
+  return (tf.engine().runKernel(SQS_STEP_KERNELS.sparseInput, { wt, x } as any) as unknown as Tensor[])[0];
 }
 
 /**

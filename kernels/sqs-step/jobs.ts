@@ -6,7 +6,7 @@
  */
 import { BackwardJob, runBackward } from './backward';
 import { ForwardJob, runForward } from './forward';
-import { simdApplies } from './simd';
+import { simdApplies, simdBackwardApplies } from './simd';
 
 /** How many times faster the SIMD kernel is than the JS loop on the paper neuron (roughly; for the hand-off threshold). */
 const SIMD_SPEEDUP = 4;
@@ -66,8 +66,9 @@ const backward: RowJobKind<BackwardJob> = {
   // About three times the forward: ψ is recomputed, then ψ̄, Ū and the memory cotangent.
   workPerRow(J) {
     const d = 2 * J.dm;
-    return 3 * J.b * (d * d + 16);
+    return (3 * J.b * (d * d + 16)) / (simdBackwardApplies(J) ? SIMD_SPEEDUP : 1);
   },
+  sharedSimdMemory: simdBackwardApplies,
   run(J, r0, r1) {
     runBackward(J, r0, r1, J.specialise);
   },

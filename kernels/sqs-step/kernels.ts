@@ -17,7 +17,7 @@ import { BackwardJob } from './backward';
 import { ForwardJob, streamKeys } from './forward';
 import { sqsStepOptions } from './options';
 import { runRowJob } from './pool';
-import { isWasmMemory, WasmMemory } from './simd';
+import { isWasmMemory, runSparseInputT, WasmMemory } from './simd';
 import { tf, Tensor } from '../tf';
 
 export const SQS_STEP_KERNELS = {
@@ -25,6 +25,8 @@ export const SQS_STEP_KERNELS = {
   tapedSampled: 'SqsFusedGradStepSampled',
   tapedForced: 'SqsFusedGradStepForced',
   backward: 'SqsFusedStepGrad',
+  /** Not an SQS step: the input synapse over sparse data, zT = xᵀ·wT (see ../synapse.ts); it shares this registration. */
+  sparseInput: 'SqsSparseInputT',
 } as const;
 
 /**
@@ -169,6 +171,8 @@ function backwardKernel(backendName: CpuBackendName): KernelImpl {
       dProbs: read(dProbs), dMemRe: read(dMemRe), dMemIm: read(dMemIm), dProb: read(dProb),
       gURe: outArrays[0], gUIm: outArrays[1], gMemRe: outArrays[2], gMemIm: outArrays[3], gPhi: outArrays[4],
       specialise: sqsStepOptions().specialise,
+      simd: sqsStepOptions().simd,
+      heap: backendName === 'wasm' ? wasmHeap(backend) : null,
     };
     runRowJob('backward', job, rows);
     return outInfos;
@@ -194,6 +198,25 @@ function gradMap(g: Tensor[], extraName: 'uniforms' | 'forced', extraShape: numb
   };
 }
 
+/* ------------------------------------------------------------------------------------------------ */
+/* Input synapse over sparse data                                                                    */
+/* ------------------------------------------------------------------------------------------------ */
+
+/** zT [B, H] = Σ_p x[p, b]·wT[p, :] from wT [P, H] and x [P, B], visiting only the nonzero x (SIMD). */
+function sparseInputKernel(backendName: CpuBackendName): KernelImpl {
+  const fail = failer(SQS_STEP_KERNELS.sparseInput);
+  return ({ inputs, backend }) => {
+    const { wt, x } = inputs;
+    if (wt.shape.length !== 2 || x.shape.length !== 2 || wt.shape[0] !== x.shape[0]) fail(`wT ${JSON.stringify(wt.shape)} and x ${JSON.stringify(x.shape)} are not [P, H] and [P, B]`);
+    if (wt.dtype !== 'float32' || x.dtype !== 'float32') fail('inputs must be float32');
+    const [p, h] = wt.shape;
+    const b = x.shape[1];
+    const { outInfos, outArrays, read } = backendArrays(backendName, backend, [[b, h]]);
+    if (!runSparseInputT(read(wt), read(x), outArrays[0], p, h, b, backendName === 'wasm' ? wasmHeap(backend) : null)) fail('WebAssembly SIMD is not available');
+    return outInfos;
+  };
+}
+
 let registered = false;
 
 /** Registers the SQS-step kernels and their gradients (idempotent). */
@@ -203,6 +226,7 @@ export function registerSqsStepKernels(): void {
   registerOnCpuBackends(SQS_STEP_KERNELS.tapedSampled, (b) => tapedForwardKernel(b, 0));
   registerOnCpuBackends(SQS_STEP_KERNELS.tapedForced, (b) => tapedForwardKernel(b, 2));
   registerOnCpuBackends(SQS_STEP_KERNELS.backward, backwardKernel);
+  registerOnCpuBackends(SQS_STEP_KERNELS.sparseInput, sparseInputKernel);
   // Sampled outputs: [probs, oneHot, memRe, memIm, prob]; the sampled one-hot is saved for the backward.
   if (!tf.getGradient(SQS_STEP_KERNELS.tapedSampled))
     tf.registerGradient({

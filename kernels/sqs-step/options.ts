@@ -8,6 +8,7 @@
  *   SQSNN_GENERIC_LOOPS=1   run the general loops only (no N = 1 / M = 1 specialisations), to measure them
  *   SQSNN_SIMD=0            run the paper neuron's JS loop instead of the WebAssembly SIMD kernel
  *   SQSNN_TENSORFLOW_FUSED=0  keep the composed ops on a CPU-only tensorflow backend (see `fusedOnTensorflow`)
+ *   SQSNN_SPARSE_INPUTS=0   input synapses as dense matmuls (see `sparseInputs`)
  */
 import * as os from 'os';
 
@@ -26,8 +27,13 @@ export interface SqsStepOptions {
    * SQSNN_TENSORFLOW_FUSED=0. Off by default, so a GPU (or a backend set up by hand) runs the composed ops.
    */
   fusedOnTensorflow: boolean;
-  /** With `specialise`, run the paper neuron (N = 1, M = 1) forward in WebAssembly SIMD where available. */
+  /** With `specialise`, run the paper neuron (N = 1, M = 1) forward and backward in WebAssembly SIMD where available. */
   simd: boolean;
+  /**
+   * Input synapses over data (no gradient to the inputs) visit only the nonzero inputs, in
+   * WebAssembly SIMD, on the backends of the fused kernels: rate-coded spikes are mostly zeros.
+   */
+  sparseInputs: boolean;
 }
 
 const MAX_THREADS = 16;
@@ -60,6 +66,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SqsStepOpt
     fusedGrad: !isOff(env.SQSNN_FUSED_GRAD),
     specialise: env.SQSNN_GENERIC_LOOPS !== '1',
     simd: !isOff(env.SQSNN_SIMD),
+    sparseInputs: !isOff(env.SQSNN_SPARSE_INPUTS),
     fusedOnTensorflow: false,
   };
 }

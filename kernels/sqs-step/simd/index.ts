@@ -1,9 +1,10 @@
 /**
- * The WebAssembly SIMD forward step of the paper neuron (N = 1, M = 1, D = 4): four samples per
- * f32x4 lane group, compiled from ./assembly/step.ts into ./module.generated.ts (base64 bytes, so no
- * compiler and no extra file at run time). Same computation as `loopN1M1` in ../forward.ts, in float32
- * instead of float64 (outputs agree to float32 rounding; a sampled outcome can differ only where
- * q0 and u·(q0 + q1) tie within that rounding). Pure like ../forward.ts: no tfjs, no threads.
+ * The WebAssembly SIMD forward step of the paper neuron (N = 1, M = 1, D = 4) and its backward: four
+ * samples per f32x4 lane group, compiled from ./assembly/step.ts into ./module.generated.ts (base64
+ * bytes, so no compiler and no extra file at run time). Same computations as `loopN1M1` in
+ * ../forward.ts and `gradRowsM1` in ../backward.ts, in float32 instead of float64 (outputs agree to
+ * float32 rounding; a sampled outcome can differ only where q0 and u·(q0 + q1) tie within that
+ * rounding). Pure like ../forward.ts: no tfjs, no threads.
  *
  * Arrays that live in a WebAssembly memory the caller names (`heap`: the wasm backend's heap, or the
  * worker pool's shared memory) are used in place; others (cpu backend) are copied through this
@@ -11,6 +12,7 @@
  * kernel). A shared memory takes the module variant compiled for one.
  */
 import { SIMD_STEP_SHARED_WASM_BASE64, SIMD_STEP_WASM_BASE64 } from './module.generated';
+import type { BackwardJob } from '../backward';
 import type { ForwardJob } from '../forward';
 
 /** The part of the WebAssembly JS API used here (the project's lib has no WebAssembly types). */
@@ -31,22 +33,54 @@ export function isWasmMemory(x: unknown): x is WasmMemory {
   return wasmApi !== undefined && x instanceof (wasmApi.Memory as unknown as new () => object);
 }
 
-type StepN1M1 = (
-  uRe: number, uIm: number, memRe: number, memIm: number, phi: number, uni: number, forced: number,
-  probs: number, oneHot: number, outRe: number, outIm: number, prob: number,
-  r0: number, r1: number, b: number, rowBase: number, mode: number, k1: number, k2: number,
-) => number;
+type KernelFn = (...args: number[]) => number;
 
-/** Computes rows r0..r1 of a job with the scalar loop (rows the SIMD kernel leaves: |φ/2| ≥ 4096, NaN). */
-export type ScalarRows = (J: ForwardJob, r0: number, r1: number) => void;
-
-type ArrayName = 'uRe' | 'uIm' | 'memRe' | 'memIm' | 'phi' | 'uni' | 'forced' | 'probs' | 'oneHot' | 'outRe' | 'outIm' | 'prob';
-/** Kernel argument order. */
-const ARGUMENT_ORDER: ArrayName[] = ['uRe', 'uIm', 'memRe', 'memIm', 'phi', 'uni', 'forced', 'probs', 'oneHot', 'outRe', 'outIm', 'prob'];
-const OUTPUTS: ArrayName[] = ['probs', 'oneHot', 'outRe', 'outIm', 'prob'];
 /** Bytes of one chunk of rows in the own-memory path: inputs, outputs and kernel stay in L2. */
 const CHUNK_BYTES = 192 * 1024;
 const PAGE = 65536;
+
+/** Computes rows r0..r1 of a job with the scalar loop (rows the SIMD kernel leaves: |φ/2| ≥ 4096, NaN). */
+export type ScalarRows = (J: ForwardJob, r0: number, r1: number) => void;
+export type ScalarBackwardRows = (J: BackwardJob, r0: number, r1: number) => void;
+
+/** One exported kernel: its array arguments in order, which of them it writes, elements per row. */
+interface KernelSpec<J> {
+  exportName: 'stepN1M1' | 'backwardN1M1';
+  order: readonly (keyof J & string)[];
+  outputs: readonly (keyof J & string)[];
+  perRow(J: J): Record<string, number>;
+  /** Call on rows r0..r1 of the arrays at `ptr`; returns r1, or the first row it left to the scalar loop. */
+  call(fn: KernelFn, ptr: number[], r0: number, r1: number, J: J, rowBase: number): number;
+}
+
+const FORWARD: KernelSpec<ForwardJob> = {
+  exportName: 'stepN1M1',
+  order: ['uRe', 'uIm', 'memRe', 'memIm', 'phi', 'uni', 'forced', 'probs', 'oneHot', 'outRe', 'outIm', 'prob'],
+  outputs: ['probs', 'oneHot', 'outRe', 'outIm', 'prob'],
+  perRow(J) {
+    const b = J.b;
+    return {
+      uRe: 16, uIm: 16, memRe: 2 * b, memIm: 2 * b, phi: b,
+      uni: J.mode === 0 ? b : 0,
+      forced: J.mode === 2 ? 2 * b : 0,
+      probs: 2 * b,
+      oneHot: J.mode === 2 ? 0 : 2 * b,
+      outRe: 2 * b, outIm: 2 * b, prob: b,
+    };
+  },
+  call: (fn, p, r0, r1, J, rowBase) => fn(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], r0, r1, J.b, rowBase, J.mode, J.k1, J.k2),
+};
+
+const BACKWARD: KernelSpec<BackwardJob> = {
+  exportName: 'backwardN1M1',
+  order: ['uRe', 'uIm', 'memRe', 'memIm', 'phi', 'outcome', 'dProbs', 'dMemRe', 'dMemIm', 'dProb', 'gURe', 'gUIm', 'gMemRe', 'gMemIm', 'gPhi'],
+  outputs: ['gURe', 'gUIm', 'gMemRe', 'gMemIm', 'gPhi'],
+  perRow(J) {
+    const b = J.b;
+    return { uRe: 16, uIm: 16, memRe: 2 * b, memIm: 2 * b, phi: b, outcome: 2 * b, dProbs: 2 * b, dMemRe: 2 * b, dMemIm: 2 * b, dProb: b, gURe: 16, gUIm: 16, gMemRe: 2 * b, gMemIm: 2 * b, gPhi: b };
+  },
+  call: (fn, p, r0, r1, J) => fn(p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14], r0, r1, J.b),
+};
 
 /** The compiled modules (plain memory, shared memory); null where not available. Validated once. */
 const compiled: { plain?: object | null; shared?: object | null } = {};
@@ -95,57 +129,109 @@ export function simdStepSupported(): boolean {
   return simdModule() !== null;
 }
 
-function instantiate(memory: WasmMemory): StepN1M1 {
+type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT', KernelFn>;
+
+function instantiate(memory: WasmMemory): Kernels {
   const module = isShared(memory) ? sharedSimdModule() : simdModule();
   if (!module) throw new Error('no SIMD module for this memory');
   const instance = new (wasmApi as WasmApi).Instance(module, { env: { memory } });
-  return instance.exports.stepN1M1 as StepN1M1;
+  const e = instance.exports;
+  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn };
 }
 
-/** Rows this thread ran through the kernel in place and through its own memory, and left to the scalar loop. */
-const counts = { inPlace: 0, copied: 0, scalar: 0 };
+type Counts = { inPlace: number; copied: number; scalar: number };
+/** Rows this thread ran through each kernel in place and through its own memory, and left to the scalar loop. */
+const counts: Record<KernelSpec<unknown>['exportName'], Counts> = {
+  stepN1M1: { inPlace: 0, copied: 0, scalar: 0 },
+  backwardN1M1: { inPlace: 0, copied: 0, scalar: 0 },
+};
 
-/** What this thread's SIMD kernel did so far (for tests and the bench: which path ran). */
-export function simdStepCounts(): { inPlace: number; copied: number; scalar: number } {
-  return { ...counts };
+/** What this thread's SIMD forward kernel did so far (for tests and the bench: which path ran). */
+export function simdStepCounts(): Counts {
+  return { ...counts.stepN1M1 };
 }
 
-const heapSteps = new WeakMap<WasmMemory, StepN1M1>();
-let own: { memory: WasmMemory; step: StepN1M1 } | null = null;
+/** The same for the SIMD backward kernel. */
+export function simdBackwardCounts(): Counts {
+  return { ...counts.backwardN1M1 };
+}
+
+const heapKernels = new WeakMap<WasmMemory, Kernels>();
+let own: { memory: WasmMemory; kernels: Kernels } | null = null;
 
 /** This thread's own memory, at least `bytes` long. */
-function ownMemory(bytes: number): { memory: WasmMemory; step: StepN1M1 } {
+function ownMemory(bytes: number): { memory: WasmMemory; kernels: Kernels } {
   if (!own) {
     const memory = new (wasmApi as WasmApi).Memory({ initial: Math.ceil(bytes / PAGE) });
-    own = { memory, step: instantiate(memory) };
+    own = { memory, kernels: instantiate(memory) };
   } else if (own.memory.buffer.byteLength < bytes) own.memory.grow(Math.ceil((bytes - own.memory.buffer.byteLength) / PAGE));
   return own;
 }
 
-/** Elements per row of each array the job uses (0: not used in this mode). */
-function rowElements(J: ForwardJob): Record<ArrayName, number> {
-  const b = J.b;
-  return {
-    uRe: 16, uIm: 16, memRe: 2 * b, memIm: 2 * b, phi: b,
-    uni: J.mode === 0 ? b : 0,
-    forced: J.mode === 2 ? 2 * b : 0,
-    probs: 2 * b,
-    oneHot: J.mode === 2 ? 0 : 2 * b,
-    outRe: 2 * b, outIm: 2 * b, prob: b,
-  };
-}
-
 /** Runs the kernel on rows r0..r1 (of the arrays at `ptr`), returning the rows it left to the scalar loop. */
-function runRows(step: StepN1M1, ptr: number[], r0: number, r1: number, J: ForwardJob, rowBase: number): number[] {
+function runRows<J>(spec: KernelSpec<J>, fn: KernelFn, ptr: number[], r0: number, r1: number, J: J, rowBase: number): number[] {
   const left: number[] = [];
   let r = r0;
   while (r < r1) {
-    const stop = step(ptr[0], ptr[1], ptr[2], ptr[3], ptr[4], ptr[5], ptr[6], ptr[7], ptr[8], ptr[9], ptr[10], ptr[11], r, r1, J.b, rowBase, J.mode, J.k1, J.k2);
+    const stop = spec.call(fn, ptr, r, r1, J, rowBase);
     if (stop >= r1) break;
     left.push(stop);
     r = stop + 1;
   }
   return left;
+}
+
+/**
+ * Rows r0..r1 of a job through a SIMD kernel: in place when every array lives in `heap`, else copied
+ * through this thread's own memory a chunk of rows at a time; rows the kernel leaves go to `scalarRows`.
+ */
+function runKernel<J extends { heap?: WasmMemory | null }>(spec: KernelSpec<J>, J: J, r0: number, r1: number, rowBase: number, scalarRows: (J: J, r0: number, r1: number) => void): void {
+  const arrays = J as unknown as Record<string, Float32Array>;
+  const per = spec.perRow(J);
+  const tally = counts[spec.exportName];
+  const heap = J.heap;
+  if (heap && (!isShared(heap) || sharedSimdModule()) && spec.order.every((name) => per[name] === 0 || arrays[name].buffer === heap.buffer)) {
+    let kernels = heapKernels.get(heap);
+    if (!kernels) {
+      kernels = instantiate(heap);
+      heapKernels.set(heap, kernels);
+    }
+    const ptr = spec.order.map((name) => (per[name] === 0 ? 0 : arrays[name].byteOffset));
+    const left = runRows(spec, kernels[spec.exportName], ptr, r0, r1, J, rowBase);
+    for (const r of left) scalarRows(J, r, r + 1);
+    tally.inPlace += r1 - r0 - left.length;
+    tally.scalar += left.length;
+    return;
+  }
+
+  // Copy a chunk of rows into this thread's memory, run, copy the outputs back.
+  const rowBytes = 4 * spec.order.reduce((s, name) => s + per[name], 0);
+  const chunk = Math.max(1, Math.min(r1 - r0, Math.floor(CHUNK_BYTES / rowBytes)));
+  const { memory, kernels } = ownMemory(chunk * rowBytes);
+  const fn = kernels[spec.exportName];
+  const f32 = new Float32Array(memory.buffer);
+  const ptr: number[] = [];
+  let at = 0;
+  for (const name of spec.order) {
+    ptr.push(at);
+    at += 4 * chunk * per[name];
+  }
+  const left: number[] = [];
+  for (let r = r0; r < r1; r += chunk) {
+    const c = Math.min(chunk, r1 - r);
+    spec.order.forEach((name, i) => {
+      const p = per[name];
+      if (p > 0 && !spec.outputs.includes(name)) f32.set(arrays[name].subarray(r * p, (r + c) * p), ptr[i] >> 2);
+    });
+    for (const rr of runRows(spec, fn, ptr, 0, c, J, rowBase + r)) left.push(r + rr);
+    spec.order.forEach((name, i) => {
+      const p = per[name];
+      if (p > 0 && spec.outputs.includes(name)) arrays[name].set(f32.subarray(ptr[i] >> 2, (ptr[i] >> 2) + c * p), r * p);
+    });
+  }
+  for (const r of left) scalarRows(J, r, r + 1);
+  tally.copied += r1 - r0 - left.length;
+  tally.scalar += left.length;
 }
 
 /** Whether `runForward` takes this job through the SIMD kernel (options on, paper neuron, B ≥ 4, SIMD available). */
@@ -159,48 +245,45 @@ export function simdApplies(J: ForwardJob): boolean {
  */
 export function runSimdN1M1(J: ForwardJob, scalarRows: ScalarRows): boolean {
   if (J.n !== 1 || J.dm !== 2 || J.b < 4 || J.r1 <= J.r0 || !simdModule()) return false;
-  const per = rowElements(J);
-  const heap = J.heap;
-  if (heap && (!isShared(heap) || sharedSimdModule()) && ARGUMENT_ORDER.every((name) => per[name] === 0 || J[name].buffer === heap.buffer)) {
-    let step = heapSteps.get(heap);
-    if (!step) {
-      step = instantiate(heap);
-      heapSteps.set(heap, step);
+  runKernel(FORWARD, J, J.r0, J.r1, J.rowBase, scalarRows);
+  return true;
+}
+
+/** Whether `runBackward` takes this job through the SIMD backward (options on, D = 4, B ≥ 4, SIMD available). */
+export function simdBackwardApplies(J: BackwardJob): boolean {
+  return J.simd && J.specialise && J.dm === 2 && J.b >= 4 && simdModule() !== null;
+}
+
+/** Rows r0..r1 of a D = 4 backward job through the SIMD kernel; false (nothing done) when it does not apply. */
+export function runSimdBackwardM1(J: BackwardJob, r0: number, r1: number, scalarRows: ScalarBackwardRows): boolean {
+  if (J.dm !== 2 || J.b < 4 || r1 <= r0 || !simdModule()) return false;
+  runKernel(BACKWARD, J, r0, r1, 0, scalarRows);
+  return true;
+}
+
+/**
+ * zT [B, H] = Σ_p x[p, b]·wT[p, :] for x [P, B] (mostly zeros), wT [P, H]: the input synapse visiting
+ * only the nonzero inputs (kernel `sparseInputT`). In place when all three arrays live in `heap`, else
+ * copied through this thread's own memory. False (nothing done) without WebAssembly SIMD.
+ */
+export function runSparseInputT(wt: Float32Array, x: Float32Array, zt: Float32Array, p: number, h: number, b: number, heap?: WasmMemory | null): boolean {
+  if (!simdModule() || wt.length !== p * h || x.length !== p * b || zt.length !== b * h) return false;
+  if (heap && !isShared(heap) && [wt, x, zt].every((a) => a.buffer === heap.buffer)) {
+    let kernels = heapKernels.get(heap);
+    if (!kernels) {
+      kernels = instantiate(heap);
+      heapKernels.set(heap, kernels);
     }
-    const ptr = ARGUMENT_ORDER.map((name) => (per[name] === 0 ? 0 : J[name].byteOffset));
-    const left = runRows(step, ptr, J.r0, J.r1, J, J.rowBase);
-    for (const r of left) scalarRows(J, r, r + 1);
-    counts.inPlace += J.r1 - J.r0 - left.length;
-    counts.scalar += left.length;
+    kernels.sparseInputT(wt.byteOffset, x.byteOffset, zt.byteOffset, p, h, b, 0, b);
     return true;
   }
-
-  // Copy a chunk of rows into this thread's memory, run, copy the outputs back.
-  const rowBytes = 4 * ARGUMENT_ORDER.reduce((s, name) => s + per[name], 0);
-  const chunk = Math.max(1, Math.min(J.r1 - J.r0, Math.floor(CHUNK_BYTES / rowBytes)));
-  const { memory, step } = ownMemory(chunk * rowBytes);
+  const align = (n: number) => Math.ceil(n / 4) * 4;
+  const at = [0, 4 * align(wt.length), 4 * align(wt.length) + 4 * align(x.length)];
+  const { memory, kernels } = ownMemory(at[2] + 4 * zt.length);
   const f32 = new Float32Array(memory.buffer);
-  const ptr: number[] = [];
-  let at = 0;
-  for (const name of ARGUMENT_ORDER) {
-    ptr.push(at);
-    at += 4 * chunk * per[name];
-  }
-  const left: number[] = [];
-  for (let r = J.r0; r < J.r1; r += chunk) {
-    const c = Math.min(chunk, J.r1 - r);
-    ARGUMENT_ORDER.forEach((name, i) => {
-      const p = per[name];
-      if (p > 0 && !OUTPUTS.includes(name)) f32.set(J[name].subarray(r * p, (r + c) * p), ptr[i] >> 2);
-    });
-    for (const rr of runRows(step, ptr, 0, c, J, J.rowBase + r)) left.push(r + rr);
-    ARGUMENT_ORDER.forEach((name, i) => {
-      const p = per[name];
-      if (p > 0 && OUTPUTS.includes(name)) J[name].set(f32.subarray(ptr[i] >> 2, (ptr[i] >> 2) + c * p), r * p);
-    });
-  }
-  for (const r of left) scalarRows(J, r, r + 1);
-  counts.copied += J.r1 - J.r0 - left.length;
-  counts.scalar += left.length;
+  f32.set(wt, at[0] >> 2);
+  f32.set(x, at[1] >> 2);
+  kernels.sparseInputT(at[0], at[1], at[2], p, h, b, 0, b);
+  zt.set(new Float32Array(memory.buffer, at[2], zt.length));
   return true;
 }
