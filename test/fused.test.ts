@@ -49,12 +49,13 @@ test('importing the op registers no kernel: the op registers its kernels on firs
 });
 
 test('options: the environment is read once, at first use; configureSqsStep changes them and checks its input', () => {
-  expect(optionsFromEnv({ SQSNN_THREADS: '3', SQSNN_THREAD_MIN_WORK: '100', SQSNN_FUSED_GRAD: '0', SQSNN_GENERIC_LOOPS: '1', SQSNN_SIMD: '0' })).toEqual({
+  expect(optionsFromEnv({ SQSNN_THREADS: '3', SQSNN_THREAD_MIN_WORK: '100', SQSNN_FUSED_GRAD: '0', SQSNN_GENERIC_LOOPS: '1', SQSNN_SIMD: '0', SQSNN_SPARSE_INPUTS: '0' })).toEqual({
     threads: 3,
     minWork: 100,
     fusedGrad: false,
     specialise: false,
     simd: false,
+    sparseInputs: false,
     fusedOnTensorflow: false, // initBackend turns it on for tfjs-node
   });
   expect(tensorflowFusedAllowed({})).toBe(true);
@@ -64,6 +65,7 @@ test('options: the environment is read once, at first use; configureSqsStep chan
   expect(defaults.minWork).toBe(1 << 19);
   expect(defaults.fusedGrad).toBe(true);
   expect(defaults.specialise).toBe(true);
+  expect(defaults.sparseInputs).toBe(true);
   expect(defaults.simd).toBe(true);
   const first = sqsStepOptions();
   const saved = process.env.SQSNN_FUSED_GRAD;
