@@ -13,6 +13,7 @@ import { MemoryBudgetError, assertStepFits } from '../kernels/memory';
 import { initialMemory } from '../kernels/statevector';
 import { tf, Tensor } from '../kernels/tf';
 import { initBackend } from '../src/backend';
+import type { ScanOptions } from './neuron';
 
 export interface DensityScanRow {
   memoryQubits: number;
@@ -42,19 +43,10 @@ export interface DensityScanResult {
   largest?: DensityLargest;
 }
 
-export interface DensityScanOptions {
-  backend?: string;
-  /** Samples per step at N_M = 1 (fewer as D grows). */
-  batch?: number;
-  T?: number;
-  maxMemoryQubits?: number;
-  /** Neurons at N_M = 1 (fewer as D grows: about 2^21 density entries per state). */
-  neurons?: number;
-  reps?: number;
-  maxSeconds?: number;
-  largest?: boolean;
+/** The statevector scan's options (its largest-register batch aside: the density search uses 1). */
+export interface DensityScanOptions extends Omit<ScanOptions, 'largestBatch' | 'onRow' | 'onLargest'> {
   onRow?: (row: DensityScanRow) => void;
-  onLargest?: (t: { memoryQubits: number; seconds?: number; stopped?: string }) => void;
+  onLargest?: ScanOptions['onLargest'];
 }
 
 function scanCircuit(memoryQubits: number): Circuit {
@@ -114,7 +106,7 @@ async function timeSteps(circuit: Circuit, neurons: number, batch: number, T: nu
 }
 
 /** Largest density register one neuron (batch 1) steps within `maxSeconds`, or until memory refuses. */
-export async function largestDensityRegister(o: { maxSeconds?: number; maxMemoryQubits?: number; onTry?: DensityScanOptions['onLargest'] } = {}): Promise<DensityLargest> {
+export async function largestDensityRegister(o: { maxSeconds?: number; maxMemoryQubits?: number; onTry?: ScanOptions['onLargest'] } = {}): Promise<DensityLargest> {
   const maxSeconds = o.maxSeconds ?? 5;
   const tried: DensityLargest['tried'] = [];
   let best = { memoryQubits: 0, seconds: 0 };

@@ -30,6 +30,38 @@ const C1: f32 = 4.166664568298827e-2;
 const C2: f32 = -1.388731625493765e-3;
 const C3: f32 = 2.443315711809948e-5;
 
+/** cos and sin of φ/2 for four angles, left in COS and SIN (the kernels inline this). */
+let COS: v128 = f32x4.splat(0);
+let SIN: v128 = f32x4.splat(0);
+
+/**
+ * COS, SIN = cos(φ/2), sin(φ/2) lane by lane; false (nothing set) when some |φ/2| ≥ REDUCE_LIMIT or
+ * is NaN: the caller leaves that row to the scalar loop.
+ */
+// @ts-ignore: decorator
+@inline
+function halfAngleSinCos(ph: v128): bool {
+  const a = f32x4.mul(ph, f32x4.splat(0.5));
+  // NaN fails the comparison too.
+  if (!i32x4.all_true(f32x4.lt(f32x4.abs(a), f32x4.splat(REDUCE_LIMIT)))) return false;
+  // t = a − k·π/2 in float32, π/2 in three parts (Cody–Waite): k·PIO2_1 and k·PIO2_2 are exact for
+  // |k| < 2^12, so t is as accurate as float32 allows while |a| < REDUCE_LIMIT.
+  const kf = f32x4.nearest(f32x4.mul(a, f32x4.splat(TWO_OVER_PI)));
+  const t = f32x4.sub(f32x4.sub(f32x4.sub(a, f32x4.mul(kf, f32x4.splat(PIO2_1))), f32x4.mul(kf, f32x4.splat(PIO2_2))), f32x4.mul(kf, f32x4.splat(PIO2_3)));
+  const ki = i32x4.trunc_sat_f32x4_s(kf);
+  const z = f32x4.mul(t, t);
+  const sn = f32x4.add(t, f32x4.mul(f32x4.mul(t, z), f32x4.add(f32x4.splat(S1), f32x4.mul(z, f32x4.add(f32x4.splat(S2), f32x4.mul(z, f32x4.splat(S3)))))));
+  const cs = f32x4.add(
+    f32x4.sub(f32x4.splat(1), f32x4.mul(f32x4.splat(0.5), z)),
+    f32x4.mul(f32x4.mul(z, z), f32x4.add(f32x4.splat(C1), f32x4.mul(z, f32x4.add(f32x4.splat(C2), f32x4.mul(z, f32x4.splat(C3)))))),
+  );
+  // Odd quadrant: swap; sign bits from bit 1 of k + 1 (cos) and of k (sin).
+  const odd = i32x4.eq(v128.and(ki, i32x4.splat(1)), i32x4.splat(1));
+  COS = v128.xor(v128.bitselect(sn, cs, odd), i32x4.shl(v128.and(i32x4.add(ki, i32x4.splat(1)), i32x4.splat(2)), 30));
+  SIN = v128.xor(v128.bitselect(cs, sn, odd), i32x4.shl(v128.and(ki, i32x4.splat(2)), 30));
+  return true;
+}
+
 /** The seeded counter hash of forward.ts' `uniformAt`, on four consecutive counters; u in [0, 1). */
 // @ts-ignore: decorator
 @inline
@@ -100,24 +132,8 @@ export function stepN1M1(
       if (fresh || v128.any_true(v128.xor(ph, last))) {
         fresh = false;
         last = ph;
-        const a = f32x4.mul(ph, f32x4.splat(0.5));
-        // NaN fails the comparison too.
-        if (!i32x4.all_true(f32x4.lt(f32x4.abs(a), f32x4.splat(REDUCE_LIMIT)))) return r;
-        // t = a − k·π/2 in float32, π/2 in three parts (Cody–Waite): k·PIO2_1 and k·PIO2_2 are exact for
-        // |k| < 2^12, so t is as accurate as float32 allows while |a| < REDUCE_LIMIT.
-        const kf = f32x4.nearest(f32x4.mul(a, f32x4.splat(TWO_OVER_PI)));
-        const t = f32x4.sub(f32x4.sub(f32x4.sub(a, f32x4.mul(kf, f32x4.splat(PIO2_1))), f32x4.mul(kf, f32x4.splat(PIO2_2))), f32x4.mul(kf, f32x4.splat(PIO2_3)));
-        const ki = i32x4.trunc_sat_f32x4_s(kf);
-        const z = f32x4.mul(t, t);
-        const sn = f32x4.add(t, f32x4.mul(f32x4.mul(t, z), f32x4.add(f32x4.splat(S1), f32x4.mul(z, f32x4.add(f32x4.splat(S2), f32x4.mul(z, f32x4.splat(S3)))))));
-        const cs = f32x4.add(
-          f32x4.sub(one, f32x4.mul(f32x4.splat(0.5), z)),
-          f32x4.mul(f32x4.mul(z, z), f32x4.add(f32x4.splat(C1), f32x4.mul(z, f32x4.add(f32x4.splat(C2), f32x4.mul(z, f32x4.splat(C3)))))),
-        );
-        // Odd quadrant: swap; sign bits from bit 1 of k + 1 (cos) and of k (sin).
-        const odd = i32x4.eq(v128.and(ki, i32x4.splat(1)), i32x4.splat(1));
-        const c = v128.xor(v128.bitselect(sn, cs, odd), i32x4.shl(v128.and(i32x4.add(ki, i32x4.splat(1)), i32x4.splat(2)), 30));
-        const s = v128.xor(v128.bitselect(cs, sn, odd), i32x4.shl(v128.and(ki, i32x4.splat(2)), 30));
+        if (!halfAngleSinCos(ph)) return r;
+        const c = COS, s = SIN;
         // W[i][m] = c·U[i][2m] − i·s·U[i][2m+1]: (c·ar + s·bi) + i·(c·ai − s·br)
         w00r = f32x4.add(f32x4.mul(c, ar0), f32x4.mul(s, ai1));
         w00i = f32x4.sub(f32x4.mul(c, ai0), f32x4.mul(s, ar1));
@@ -250,20 +266,9 @@ export function backwardN1M1(
       if (fresh || v128.any_true(v128.xor(ph, last))) {
         fresh = false;
         last = ph;
-        const a = f32x4.mul(ph, f32x4.splat(0.5));
-        if (!i32x4.all_true(f32x4.lt(f32x4.abs(a), f32x4.splat(REDUCE_LIMIT)))) return r;
-        const kf = f32x4.nearest(f32x4.mul(a, f32x4.splat(TWO_OVER_PI)));
-        const t = f32x4.sub(f32x4.sub(f32x4.sub(a, f32x4.mul(kf, f32x4.splat(PIO2_1))), f32x4.mul(kf, f32x4.splat(PIO2_2))), f32x4.mul(kf, f32x4.splat(PIO2_3)));
-        const ki = i32x4.trunc_sat_f32x4_s(kf);
-        const z = f32x4.mul(t, t);
-        const sn = f32x4.add(t, f32x4.mul(f32x4.mul(t, z), f32x4.add(f32x4.splat(S1), f32x4.mul(z, f32x4.add(f32x4.splat(S2), f32x4.mul(z, f32x4.splat(S3)))))));
-        const cs = f32x4.add(
-          f32x4.sub(one, f32x4.mul(f32x4.splat(0.5), z)),
-          f32x4.mul(f32x4.mul(z, z), f32x4.add(f32x4.splat(C1), f32x4.mul(z, f32x4.add(f32x4.splat(C2), f32x4.mul(z, f32x4.splat(C3)))))),
-        );
-        const odd = i32x4.eq(v128.and(ki, i32x4.splat(1)), i32x4.splat(1));
-        c = v128.xor(v128.bitselect(sn, cs, odd), i32x4.shl(v128.and(i32x4.add(ki, i32x4.splat(1)), i32x4.splat(2)), 30));
-        s = v128.xor(v128.bitselect(cs, sn, odd), i32x4.shl(v128.and(ki, i32x4.splat(2)), 30));
+        if (!halfAngleSinCos(ph)) return r;
+        c = COS;
+        s = SIN;
         const hc = f32x4.mul(c, f32x4.splat(0.5)), hs = f32x4.mul(s, f32x4.splat(0.5));
         // W = c·U[:, 2m] − i s·U[:, 2m+1]; V = ∂W/∂φ = −(s/2)·U[:, 2m] − i (c/2)·U[:, 2m+1]
         w00r = f32x4.add(f32x4.mul(c, a00), f32x4.mul(s, b01)); w00i = f32x4.sub(f32x4.mul(c, b00), f32x4.mul(s, a01));
