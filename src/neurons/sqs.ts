@@ -5,7 +5,7 @@
 import { Circuit, occurrenceAngles } from '../../kernels/circuit';
 import { Complex, crepeatRows } from '../../kernels/complex';
 import { circuitUnitary, preferDense } from '../../kernels/evolve';
-import { ShiftTable, combineShifts, encodingShifts, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
+import { ShiftTable, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
 import { assertFits, assertStepFits } from '../../kernels/memory';
 import { sqsStepOp } from '../../kernels/sqs-step';
 import {
@@ -52,8 +52,62 @@ export interface SqsPrep {
   /** Per-occurrence angles [H, G]. */
   angles: Tensor;
   unitary?: Complex;
-  /** For the local rule: every parameter-shifted circuit, stacked shift-major along the rows. */
-  shifts?: { table: ShiftTable; angles: Tensor; unitary?: Complex };
+  /** For the local rule: the circuits every eligibility runs besides the step itself (see LocalShifts). */
+  shifts?: LocalShifts;
+}
+
+/**
+ * What the local rule evaluates at each step besides the step itself, stacked along the rows so one
+ * forced run gives them all: the S parameter-shifted circuits (shift-major), then the unshifted
+ * circuit 2N more times for the encoding shifts φ_n ± π/2. Everything here is fixed over a sequence.
+ */
+export interface LocalShifts {
+  table: ShiftTable;
+  /** Shifted angles [S·H, G] (shift-major). */
+  angles: Tensor;
+  /** Angles [(S + 2N)·H, G] of every stacked row, and their unitaries on the dense path. */
+  stackedAngles: Tensor;
+  stackedUnitary?: Complex;
+  /** Encoding-angle offsets [S + 2N, 1, N, 1]: zero for the shifted circuits, ±π/2 on one IO qubit after them. */
+  phiOffsets: Tensor;
+  /**
+   * [K + N, S + 2N]: row k the shift rule's coefficients of ∂p/∂θ_k, row K + n ±½ on the encoding
+   * rows of qubit n (∂p/∂φ_n = (p(φ_n + π/2) − p(φ_n − π/2))/2): both derivatives in one product.
+   */
+  coeffs: Tensor;
+}
+
+/** The stacked rows of `LocalShifts` for a layer of `h` neurons with angles [H, G] (and dense unitary U). */
+function localShifts(circuit: Circuit, angles: Tensor, unitary: Complex | undefined, twoTermOnly: boolean): LocalShifts {
+  const table = shiftTable(circuit, twoTermOnly ? 'two-term' : 'exact');
+  const shifted = shiftedAngles(table, angles);
+  const n = circuit.ioQubits;
+  const k = circuit.paramNames.length;
+  const s = table.size;
+  const copies = s + 2 * n;
+  const stackedAngles = tf.concat([shifted, repeatRows(angles, 2 * n)], 0);
+  const stackedUnitary = unitary ? ccat([circuitUnitary(circuit, shifted), crepeatRows(unitary, 2 * n)]) : undefined;
+  const offsets = new Float32Array(copies * n);
+  const coeffs = new Float32Array((k + n) * copies);
+  for (let q = 0; q < n; q++) {
+    offsets[(s + q) * n + q] = Math.PI / 2;
+    offsets[(s + n + q) * n + q] = -Math.PI / 2;
+    coeffs[(k + q) * copies + s + q] = 0.5;
+    coeffs[(k + q) * copies + s + n + q] = -0.5;
+  }
+  for (let r = 0; r < k; r++) for (let j = 0; j < s; j++) coeffs[r * copies + j] = table.coeffs[r * s + j];
+  return {
+    table,
+    angles: shifted,
+    stackedAngles,
+    stackedUnitary,
+    phiOffsets: tf.tensor4d(offsets, [copies, 1, n, 1]),
+    coeffs: tf.tensor2d(coeffs, [k + n, copies]),
+  };
+}
+
+function ccat(parts: Complex[]): Complex {
+  return { re: tf.concat(parts.map((c) => c.re), 0), im: tf.concat(parts.map((c) => c.im), 0) };
 }
 
 /** Eligibility of an SQS layer, with the raw encoding-angle derivative kept for `neuron-grad`. */
@@ -104,11 +158,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
   prepare(opts: { local?: boolean; twoTermOnly?: boolean } = {}): SqsPrep {
     const angles = occurrenceAngles(this.circuit, this.theta);
     const prep: SqsPrep = this.dense ? { angles, unitary: circuitUnitary(this.circuit, angles) } : { angles };
-    if (opts.local) {
-      const table = shiftTable(this.circuit, opts.twoTermOnly ? 'two-term' : 'exact');
-      const shifted = shiftedAngles(table, angles);
-      prep.shifts = { table, angles: shifted, ...(this.dense ? { unitary: circuitUnitary(this.circuit, shifted) } : {}) };
-    }
+    if (opts.local) prep.shifts = localShifts(this.circuit, angles, prep.unitary, Boolean(opts.twoTermOnly));
     return prep;
   }
 
@@ -118,38 +168,40 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
    * shift of the encoding RX, divided by p(y). With `shots`, every probability is a frequency.
    */
   eligibility(prep: SqsPrep, state: SqsState, currents: Tensor, spikes: Tensor | null, ctx: StepContext, opts: LocalOptions): SqsEligibility {
-    if (!prep.shifts) throw new Error('eligibility needs prepare({ local: true })');
+    const shifts = prep.shifts;
+    if (!shifts) throw new Error('eligibility needs prepare({ local: true })');
     const h = this.size;
     const n = this.channels;
     const b = currents.shape[2] as number;
-    // Every shifted circuit (and both encoding shifts per IO qubit) runs at once: check that width.
-    this.checkBatch(b, prep.shifts.table.size + 2 * this.channels);
     const k = this.circuit.paramNames.length;
+    const s = shifts.table.size;
+    const copies = s + 2 * n;
+    // Every shifted circuit (and both encoding shifts per IO qubit) runs at once: check that width.
+    this.checkBatch(b, copies);
     const phi = encodingAngles(currents);
-    const base = this.run(prep, state.mem, currents, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) });
+    const base = this.evaluate(prep.unitary, prep.angles, state.mem, phi, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) });
     const oneHot = base.oneHot;
     const estimate = (p: Tensor) => shotEstimate(p, opts.shots, ctx.rng.nextSeed());
-    // p(y) of the taken outcome for `copies` stacked variants (rows shift-major) of every neuron.
-    const takenProb = (copies: number, unitary: Complex | undefined, angles: Tensor, phiC: Tensor): Tensor => {
-      const mem = crepeatRows(state.mem, copies);
-      const forced = repeatRows(oneHot, copies);
-      return tf.reshape(this.evaluate(unitary, angles, mem, phiC, { forced }).prob, [copies, h, b]);
-    };
-    // Circuit-angle shifts: the same input through every shifted circuit, in one evaluation.
-    const s = prep.shifts.table.size;
-    const dpdTheta =
-      s > 0
-        ? combineShifts(prep.shifts.table, k, estimate(takenProb(s, prep.shifts.unitary, prep.shifts.angles, repeatRows(phi, s))))
-        : tf.zeros([h, 0, b]);
-    // Encoding shifts: φ_n ± π/2, one IO qubit at a time, through the unshifted circuit.
-    const phiS = tf.reshape(encodingShifts(phi), [2 * n * h, n, b]);
-    const tiledU = prep.unitary ? crepeatRows(prep.unitary, 2 * n) : undefined;
-    const pE = tf.reshape(estimate(takenProb(2 * n, tiledU, repeatRows(prep.angles, 2 * n), phiS)), [2, n, h, b]);
-    const dpdPhi = tf.transpose(tf.mul(tf.sub(tf.squeeze(tf.slice(pE, [0, 0, 0, 0], [1, n, h, b]), [0]), tf.squeeze(tf.slice(pE, [1, 0, 0, 0], [1, n, h, b]), [0])), 0.5), [1, 0, 2]);
+    // p(y) of the taken outcome under every shifted circuit and encoding shift, in one forced run
+    // (rows copy-major: the S shifted circuits, then φ_n + π/2 for every n, then φ_n − π/2).
+    const phiAll = tf.reshape(tf.add(tf.reshape(phi, [1, h, n, b]), shifts.phiOffsets), [copies * h, n, b]);
+    const shifted = this.evaluate(shifts.stackedUnitary, shifts.stackedAngles, crepeatRows(state.mem, copies), phiAll, { forced: repeatRows(oneHot, copies) });
+    let pAll = tf.reshape(shifted.prob, [copies, h * b]);
+    // Each group its own shots and seed, drawn with or without shots: later draws stay where they were.
+    const seedS = ctx.rng.nextSeed();
+    const seedE = ctx.rng.nextSeed();
+    if (opts.shots > 0) {
+      const pS = shotEstimate(tf.slice(pAll, [0, 0], [s, h * b]), opts.shots, seedS);
+      const pE = shotEstimate(tf.slice(pAll, [s, 0], [2 * n, h * b]), opts.shots, seedE);
+      pAll = tf.concat([pS, pE], 0);
+    }
+    // [∂p/∂θ; ∂p/∂φ] [H, K + N, B] from one product with the stacked coefficients, then divided by p(y).
+    const dp = tf.transpose(tf.reshape(tf.matMul(shifts.coeffs, pAll), [k + n, h, b]), [1, 0, 2]);
     const p = estimate(base.prob);
     // 1/p, and no update where the (estimated) probability is zero.
     const inv = tf.div(tf.cast(tf.greater(p, 0), 'float32'), tf.maximum(p, 1e-12));
-    const dLogPdEncoding = tf.mul(dpdPhi, tf.expandDims(inv, 1));
+    const dLogP = tf.mul(dp, tf.reshape(inv, [h, 1, b]));
+    const dLogPdEncoding = tf.slice(dLogP, [0, k, 0], [h, n, b]);
     const active = tf.cast(tf.greater(currents, 0), 'float32');
     const bits = spikes ?? perQubit(oneHot, n);
     return {
@@ -160,7 +212,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
       logProb: tf.log(tf.maximum(opts.shots > 0 ? p : base.prob, opts.shots > 0 ? 0.5 / opts.shots : 1e-30)),
       dLogPdCurrent: tf.mul(opts.encodingGradient === 'one-sided' ? dLogPdEncoding : tf.mul(dLogPdEncoding, active), Math.PI),
       dLogPdEncoding,
-      dLogPdParams: { theta: tf.mul(dpdTheta, tf.expandDims(inv, 1)) },
+      dLogPdParams: { theta: k > 0 ? tf.slice(dLogP, [0, 0, 0], [h, k, b]) : tf.zeros([h, 0, b]) },
       probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }).prob),
     };
   }
