@@ -3,7 +3,7 @@
  * structure with per-neuron angles θ [H, K]. The memory is a pure state per neuron and sample.
  */
 import { Circuit, occurrenceAngles } from '../../kernels/circuit';
-import { Complex, crepeatRows } from '../../kernels/complex';
+import { Complex, crepeatRows, cslice } from '../../kernels/complex';
 import { circuitUnitary, preferDense } from '../../kernels/evolve';
 import { ShiftTable, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
 import { assertFits, assertStepFits } from '../../kernels/memory';
@@ -77,16 +77,27 @@ export interface LocalShifts {
   coeffs: Tensor;
 }
 
-/** The stacked rows of `LocalShifts` for a layer of `h` neurons with angles [H, G] (and dense unitary U). */
-function localShifts(circuit: Circuit, angles: Tensor, unitary: Complex | undefined, twoTermOnly: boolean): LocalShifts {
+/**
+ * The stacked rows of `LocalShifts` for a layer with angles [H, G], and on the dense path the
+ * layer's own unitary too: the unshifted and shifted circuits are built in one `circuitUnitary`.
+ */
+function localShifts(circuit: Circuit, angles: Tensor, dense: boolean, twoTermOnly: boolean): LocalShifts & { unitary?: Complex } {
   const table = shiftTable(circuit, twoTermOnly ? 'two-term' : 'exact');
   const shifted = shiftedAngles(table, angles);
+  const h = angles.shape[0] as number;
   const n = circuit.ioQubits;
   const k = circuit.paramNames.length;
   const s = table.size;
   const copies = s + 2 * n;
   const stackedAngles = tf.concat([shifted, repeatRows(angles, 2 * n)], 0);
-  const stackedUnitary = unitary ? ccat([circuitUnitary(circuit, shifted), crepeatRows(unitary, 2 * n)]) : undefined;
+  let unitary: Complex | undefined;
+  let stackedUnitary: Complex | undefined;
+  if (dense) {
+    const both = circuitUnitary(circuit, tf.concat([angles, shifted], 0)); // rows: H unshifted, then S·H shifted
+    const d = circuit.dim;
+    unitary = cslice(both, [0, 0, 0], [h, d, d]);
+    stackedUnitary = ccat([cslice(both, [h, 0, 0], [s * h, d, d]), crepeatRows(unitary, 2 * n)]);
+  }
   const offsets = new Float32Array(copies * n);
   const coeffs = new Float32Array((k + n) * copies);
   for (let q = 0; q < n; q++) {
@@ -101,6 +112,7 @@ function localShifts(circuit: Circuit, angles: Tensor, unitary: Complex | undefi
     angles: shifted,
     stackedAngles,
     stackedUnitary,
+    unitary,
     phiOffsets: tf.tensor4d(offsets, [copies, 1, n, 1]),
     coeffs: tf.tensor2d(coeffs, [k + n, copies]),
   };
@@ -157,9 +169,11 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   prepare(opts: { local?: boolean; twoTermOnly?: boolean } = {}): SqsPrep {
     const angles = occurrenceAngles(this.circuit, this.theta);
-    const prep: SqsPrep = this.dense ? { angles, unitary: circuitUnitary(this.circuit, angles) } : { angles };
-    if (opts.local) prep.shifts = localShifts(this.circuit, angles, prep.unitary, Boolean(opts.twoTermOnly));
-    return prep;
+    if (opts.local) {
+      const shifts = localShifts(this.circuit, angles, this.dense, Boolean(opts.twoTermOnly));
+      return { angles, unitary: shifts.unitary, shifts };
+    }
+    return this.dense ? { angles, unitary: circuitUnitary(this.circuit, angles) } : { angles };
   }
 
   /**
