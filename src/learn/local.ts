@@ -150,6 +150,18 @@ function sumOverSteps(x: Tensor, steps: number): Tensor {
 }
 
 /**
+ * Currents [H, N, T·B] from weights W [N, H, P] and the input spikes x [P, 1, T·B] of all steps.
+ * For N = 1 a plain product: synapseCurrents would first slice x to its one channel, and wasm's
+ * Slice copies its whole input, here every input spike of the batch.
+ */
+function inputCurrents(w: Tensor, x: Tensor): Tensor {
+  const [n, h, p] = w.shape as number[];
+  const tb = x.shape[2] as number;
+  if (n > 1) return synapseCurrents(w, x);
+  return tf.reshape(tf.matMul(tf.reshape(w, [h, p]), tf.reshape(x, [p, tb])), [h, 1, tb]);
+}
+
+/**
  * Currents into each layer at each step (as Network.currentsInto: the synapses in order, then the
  * bias). What the input spikes contribute is known before the loop: one product per synapse for
  * all T steps, laid out [H, N, T·B]; a layer fed by the input alone gets its whole current, bias
@@ -167,7 +179,7 @@ class StepCurrents {
     const [steps, p, b] = inputs.shape as number[];
     this.batch = b;
     this.inputAll = tf.reshape(tf.transpose(inputs, [1, 0, 2]), [p, 1, steps * b]);
-    for (const s of net.synapses) if (s.from < 0) this.fromInput.set(s, synapseCurrents(s.weight, this.inputAll));
+    for (const s of net.synapses) if (s.from < 0) this.fromInput.set(s, inputCurrents(s.weight, this.inputAll));
     this.biasT = net.biases.map((bias) => (bias ? tf.transpose(bias, [1, 0, 2]) : null));
     this.whole = net.layers.map((_, i) => {
       const into = net.synapses.filter((s) => s.to === i);
