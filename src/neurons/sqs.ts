@@ -8,6 +8,7 @@ import { circuitUnitary, preferDense } from '../../kernels/evolve';
 import { ShiftTable, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
 import { assertFits, assertStepFits } from '../../kernels/memory';
 import { sqsStepOp } from '../../kernels/sqs-step';
+import { SQS_ELIGIBILITY_KERNEL, eligibilityKernelApplies, registerEligibilityKernel } from '../../kernels/sqs-eligibility';
 import {
   encodingAngles,
   initialMemory,
@@ -192,6 +193,8 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const copies = s + 2 * n;
     // Every shifted circuit (and both encoding shifts per IO qubit) runs at once: check that width.
     this.checkBatch(b, copies);
+    if (prep.unitary && shifts.stackedUnitary && eligibilityKernelApplies(this.circuit.dim, opts.shots))
+      return this.fusedEligibility(prep, shifts, state, currents, spikes, ctx, opts);
     const phi = encodingAngles(currents);
     const base = this.evaluate(prep.unitary, prep.angles, state.mem, phi, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) });
     const oneHot = base.oneHot;
@@ -228,6 +231,37 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
       dLogPdEncoding,
       dLogPdParams: { theta: k > 0 ? tf.slice(dLogP, [0, 0, 0], [h, k, b]) : tf.zeros([h, 0, b]) },
       probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }).prob),
+    };
+  }
+
+  /**
+   * `eligibility` as one kernel (cpu/wasm, dense unitaries, exact probabilities): the same numbers
+   * and the same random draws as the composed ops above, in one launch instead of some thirty.
+   */
+  private fusedEligibility(prep: SqsPrep, shifts: LocalShifts, state: SqsState, currents: Tensor, spikes: Tensor | null, ctx: StepContext, opts: LocalOptions): SqsEligibility {
+    registerEligibilityKernel();
+    const h = this.size;
+    const n = this.channels;
+    const b = currents.shape[2] as number;
+    const unitary = prep.unitary as Complex;
+    const stacked = shifts.stackedUnitary as Complex;
+    const outcome = spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) };
+    // The composed path draws a seed for each group of shifted probabilities and one for p(y): keep the stream.
+    for (let i = 0; i < 3; i++) ctx.rng.nextSeed();
+    const inputs = { uRe: unitary.re, uIm: unitary.im, sRe: stacked.re, sIm: stacked.im, memRe: state.mem.re, memIm: state.mem.im, z: currents, coeffs: shifts.coeffs, ...outcome };
+    const outs = tf.engine().runKernel(SQS_ELIGIBILITY_KERNEL, inputs as never, { mode: spikes ? 2 : 0, oneSided: opts.encodingGradient === 'one-sided' }) as unknown as Tensor[];
+    const [probs, oneHot, memRe, memIm, prob, dTheta, dPhi, dCurrent] = spikes ? [outs[0], outcome.forced as Tensor, ...outs.slice(1)] : outs;
+    const bits = spikes ?? perQubit(oneHot, n);
+    return {
+      state: spikes && opts.memoryFollows === 'sampled' ? this.sampledState(prep, state.mem, currents, ctx) : this.carry({ re: memRe, im: memIm }, bits),
+      spikes: bits,
+      spikeProb: perQubit(probs, n),
+      outcomeProbs: probs,
+      logProb: tf.log(tf.maximum(prob, 1e-30)),
+      dLogPdCurrent: dCurrent,
+      dLogPdEncoding: dPhi,
+      dLogPdParams: { theta: dTheta },
+      probAt: (z: Tensor) => shotEstimate(this.run(prep, state.mem, z, { forced: oneHot }).prob, 0, ctx.rng.nextSeed()),
     };
   }
 

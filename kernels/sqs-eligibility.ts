@@ -1,0 +1,181 @@
+/**
+ * The local rule's step of an SQS layer as one kernel on the `cpu` and `wasm` backends
+ * (`SqsEligibility`): the step itself (sampled or forced), the same outcome forced through every
+ * parameter-shifted circuit and every encoding shift φ_n ± π/2, and the log-derivatives
+ * ∂log p(y)/∂θ, ∂log p(y)/∂φ, ∂log p(y)/∂z. The composed path in src/neurons/sqs.ts
+ * (`SqsLayer.eligibility`) does the same with some thirty tfjs ops per step; on a GPU those ops are
+ * what runs, on the CPU backends their launches cost more than the arithmetic (a paper-network
+ * layer is 2 neurons × 100 samples). Both steps go through the SQS step's own loops
+ * (sqs-step/forward.ts), and every float32 operation rounds as the tfjs op it replaces, so both
+ * paths give the same numbers (test/local-kernel.test.ts).
+ */
+import { ForwardJob } from './sqs-step/forward';
+import { runForwardJob } from './sqs-step/pool';
+import { sqsStepOptions } from './sqs-step/options';
+import { SQS_STEP_MAX_DIM } from './sqs-step';
+import { tf } from './tf';
+
+export const SQS_ELIGIBILITY_KERNEL = 'SqsEligibility';
+const BACKENDS = ['cpu', 'wasm'] as const;
+type Backend = (typeof BACKENDS)[number];
+
+interface Info {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+
+const f32 = Math.fround;
+const PI32 = f32(Math.PI);
+const HALF_PI32 = f32(Math.PI / 2);
+const P_FLOOR = f32(1e-12);
+
+let enabled = true;
+
+/** Switch the kernel off (the composed ops run instead) or on; returns the previous setting. For tests and benchmarks. */
+export function useEligibilityKernel(on: boolean): boolean {
+  const before = enabled;
+  enabled = on;
+  return before;
+}
+
+/** Whether the kernel runs a layer here: dense unitaries of dimension D on a CPU backend, exact probabilities (no shots). */
+export function eligibilityKernelApplies(d: number, shots: number, backendName: string = tf.getBackend()): boolean {
+  return enabled && shots === 0 && d <= SQS_STEP_MAX_DIM && (BACKENDS as readonly string[]).includes(backendName);
+}
+
+/**
+ * Output tensors with writable float32 arrays, then a reader of the inputs. On wasm the outputs are
+ * allocated before any input is viewed: malloc may grow the heap, which detaches earlier views.
+ */
+function arrays(backendName: Backend, backendObject: unknown, shapes: number[][]) {
+  const backend = backendObject as any;
+  const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  if (backendName === 'wasm') {
+    const infos: Info[] = shapes.map((s) => backend.makeOutput(s, 'float32'));
+    return { infos, outs: infos.map((t) => backend.typedArrayFromHeap(t) as Float32Array), read: (t: Info) => backend.typedArrayFromHeap(t) as Float32Array };
+  }
+  const outs = shapes.map((s) => new Float32Array(count(s)));
+  return { infos: shapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outs[i]) as Info), outs, read: (t: Info) => backend.readSync(t.dataId) as Float32Array };
+}
+
+/** A forward job over all rows (options the job may grow, e.g. a SIMD path, keep their defaults). */
+function forwardJob(fields: Omit<ForwardJob, 'r0' | 'r1' | 'rowBase' | 'k1' | 'k2' | 'specialise'>, rows: number): ForwardJob {
+  return { ...fields, r0: 0, r1: rows, rowBase: 0, k1: 0, k2: 0, specialise: sqsStepOptions().specialise } as ForwardJob;
+}
+
+/**
+ * Inputs: uRe, uIm [H, D, D] (the layer's unitaries), sRe, sIm [C·H, D, D] (the stacked rows:
+ * S shifted circuits, then the unshifted one 2N times, copy-major), memRe, memIm [H, 2^M, B],
+ * z [H, N, B] (currents), coeffs [K + N, C] (see LocalShifts in src/neurons/sqs.ts), and either
+ * uniforms [H, B] (attr mode 0) or forced [H, 2^N, B] (mode 2). Attr oneSided: ∂log p/∂z where z ≤ 0.
+ * Outputs: probs [H, 2^N, B], (mode 0: oneHot [H, 2^N, B]), memRe, memIm, prob [H, B],
+ * dTheta [H, K, B], dPhi [H, N, B], dCurrent [H, N, B]. (log p(y) is left to tf.log: wasm's log
+ * rounds differently from Math.log in the last bit, and the composed path uses tf.log.)
+ */
+function eligibilityKernel(backendName: Backend) {
+  const fail = (msg: string): never => {
+    throw new Error(`${SQS_ELIGIBILITY_KERNEL}: ${msg}`);
+  };
+  return ({ inputs, attrs, backend }: { inputs: Record<string, Info>; attrs?: Record<string, unknown>; backend: unknown }): Info[] => {
+    const mode = Number(attrs?.mode ?? 0);
+    const oneSided = Boolean(attrs?.oneSided);
+    const { uRe, uIm, sRe, sIm, memRe, memIm, z, coeffs } = inputs;
+    const [h, dm, b] = memRe.shape;
+    const n = z.shape[1];
+    const outcomes = 2 ** n;
+    const d = outcomes * dm;
+    const [kn, copies] = coeffs.shape;
+    const k = kn - n;
+    const s = copies - 2 * n;
+    if (z.shape[0] !== h || z.shape[2] !== b) fail(`currents ${JSON.stringify(z.shape)} do not match memory ${JSON.stringify(memRe.shape)}`);
+    if (uRe.shape[0] !== h || uRe.shape[1] !== d || sRe.shape[0] !== copies * h || sRe.shape[1] !== d) fail(`unitaries ${JSON.stringify(uRe.shape)}, ${JSON.stringify(sRe.shape)} for H = ${h}, D = ${d}, ${copies} copies`);
+    if (k < 0 || s < 0) fail(`coefficients ${JSON.stringify(coeffs.shape)} for N = ${n}`);
+    if (d > SQS_STEP_MAX_DIM) fail(`D = ${d} is above ${SQS_STEP_MAX_DIM}`);
+    const extra = mode === 0 ? inputs.uniforms : inputs.forced;
+    if (!extra) fail(mode === 0 ? 'mode 0 needs uniforms' : 'mode 2 needs forced');
+    for (const t of [uRe, uIm, sRe, sIm, memRe, memIm, z, coeffs, extra]) if (t.dtype !== 'float32') fail(`inputs must be float32, got ${t.dtype}`);
+
+    const shapes = [[h, outcomes, b], ...(mode === 0 ? [[h, outcomes, b]] : []), [h, dm, b], [h, dm, b], [h, b], [h, k, b], [h, n, b], [h, n, b]];
+    const { infos, outs, read } = arrays(backendName, backend, shapes);
+    const [probs, outRe, outIm, prob, dTheta, dPhi, dCurrent] = mode === 0 ? [outs[0], ...outs.slice(2)] : outs;
+    const oneHot = mode === 0 ? outs[1] : null;
+    const zs = read(z);
+    const mRe = read(memRe);
+    const mIm = read(memIm);
+    const cf = read(coeffs);
+    const empty = new Float32Array(0);
+
+    // φ = π·max(z, 0), as tf.mul(tf.relu(z), π) rounds it.
+    const phi = new Float32Array(h * n * b);
+    for (let i = 0; i < phi.length; i++) phi[i] = f32((zs[i] > 0 ? zs[i] : 0) * PI32);
+    // The step itself.
+    const taken = oneHot ?? read(extra);
+    runForwardJob(
+      forwardJob({ n, dm, b, mode, uRe: read(uRe), uIm: read(uIm), memRe: mRe, memIm: mIm, phi, uni: mode === 0 ? read(extra) : empty, forced: mode === 0 ? empty : taken, probs, oneHot: oneHot ?? empty, outRe, outIm, prob }, h),
+      h,
+    );
+
+    // The taken outcome forced through every stacked row: the memory and the outcome repeated, φ shifted.
+    const rows = copies * h;
+    const block = h * n * b;
+    const sPhi = new Float32Array(rows * n * b);
+    const sMemRe = new Float32Array(rows * dm * b);
+    const sMemIm = new Float32Array(rows * dm * b);
+    const sForced = new Float32Array(rows * outcomes * b);
+    for (let c = 0; c < copies; c++) {
+      sPhi.set(phi, c * block);
+      sMemRe.set(mRe, c * h * dm * b);
+      sMemIm.set(mIm, c * h * dm * b);
+      sForced.set(taken, c * h * outcomes * b);
+    }
+    for (let q = 0; q < n; q++)
+      for (const [c, off] of [[s + q, HALF_PI32], [s + n + q, -HALF_PI32]])
+        for (let r = 0; r < h; r++)
+          for (let j = 0; j < b; j++) {
+            const i = c * block + (r * n + q) * b + j;
+            sPhi[i] = f32(sPhi[i] + off);
+          }
+    const sProb = new Float32Array(rows * b);
+    runForwardJob(
+      forwardJob(
+        { n, dm, b, mode: 2, uRe: read(sRe), uIm: read(sIm), memRe: sMemRe, memIm: sMemIm, phi: sPhi, uni: empty, forced: sForced, probs: new Float32Array(rows * outcomes * b), oneHot: empty, outRe: new Float32Array(rows * dm * b), outIm: new Float32Array(rows * dm * b), prob: sProb },
+        rows,
+      ),
+      rows,
+    );
+
+    // [∂p/∂θ; ∂p/∂φ] = coeffs · p(shifted) summed in the order of the matMul, divided by p(y).
+    const hb = h * b;
+    for (let r = 0; r < h; r++)
+      for (let j = 0; j < b; j++) {
+        const col = r * b + j;
+        const p = prob[col];
+        const inv = p > 0 ? f32(1 / (p > P_FLOOR ? p : P_FLOOR)) : 0;
+        for (let row = 0; row < kn; row++) {
+          let acc = 0;
+          for (let c = 0; c < copies; c++) acc = f32(acc + f32(cf[row * copies + c] * sProb[c * hb + col]));
+          const v = f32(acc * inv);
+          if (row < k) dTheta[(r * k + row) * b + j] = v;
+          else {
+            const q = row - k;
+            const at = (r * n + q) * b + j;
+            dPhi[at] = v;
+            dCurrent[at] = f32((oneSided || zs[at] > 0 ? v : 0) * PI32);
+          }
+        }
+      }
+    return infos;
+  };
+}
+
+let registered = false;
+
+/** Registers the kernel on the CPU backends (idempotent; nothing registers on import). */
+export function registerEligibilityKernel(): void {
+  if (registered) return;
+  for (const backendName of BACKENDS)
+    if (!tf.getKernel(SQS_ELIGIBILITY_KERNEL, backendName))
+      tf.registerKernel({ kernelName: SQS_ELIGIBILITY_KERNEL, backendName, kernelFunc: eligibilityKernel(backendName) as unknown as tf.KernelFunc });
+  registered = true;
+}
