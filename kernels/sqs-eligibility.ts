@@ -145,7 +145,9 @@ function eligibilityKernel(backendName: Backend) {
       rows,
     );
 
-    // [∂p/∂θ; ∂p/∂φ] = coeffs · p(shifted) summed in the order of the matMul, divided by p(y).
+    // [∂p/∂θ; ∂p/∂φ] = coeffs · p(shifted) summed as the backend's matMul sums (wasm in float32, in
+    // order; cpu in double, rounded once), divided by p(y).
+    const sumInDouble = backendName === 'cpu';
     const hb = h * b;
     for (let r = 0; r < h; r++)
       for (let j = 0; j < b; j++) {
@@ -154,7 +156,9 @@ function eligibilityKernel(backendName: Backend) {
         const inv = p > 0 ? f32(1 / (p > P_FLOOR ? p : P_FLOOR)) : 0;
         for (let row = 0; row < kn; row++) {
           let acc = 0;
-          for (let c = 0; c < copies; c++) acc = f32(acc + f32(cf[row * copies + c] * sProb[c * hb + col]));
+          if (sumInDouble) for (let c = 0; c < copies; c++) acc += cf[row * copies + c] * sProb[c * hb + col];
+          else for (let c = 0; c < copies; c++) acc = f32(acc + f32(cf[row * copies + c] * sProb[c * hb + col]));
+          acc = f32(acc);
           const v = f32(acc * inv);
           if (row < k) dTheta[(r * k + row) * b + j] = v;
           else {
