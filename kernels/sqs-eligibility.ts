@@ -59,6 +59,28 @@ function arrays(backendName: Backend, backendObject: unknown, shapes: number[][]
   return { infos: shapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outs[i]) as Info), outs, read: (t: Info) => backend.readSync(t.dataId) as Float32Array };
 }
 
+const EMPTY = new Float32Array(0);
+const scratchArrays = new Map<string, Float32Array>();
+
+/** A reusable work array of at least `length` elements (views of exactly `length`; contents undefined). */
+function scratch(name: string, length: number): Float32Array {
+  let a = scratchArrays.get(name);
+  if (!a || a.length < length) scratchArrays.set(name, (a = new Float32Array(Math.ceil(length * 1.25))));
+  return a.subarray(0, length);
+}
+
+/** One-hot outcomes [H, 2^N, B] of spikes [H, N, B] (bits 0/1): outcome y = Σ_n s_n·2^n. */
+function oneHotFromBits(spikes: Float32Array, out: Float32Array, h: number, n: number, b: number): void {
+  const outcomes = 2 ** n;
+  out.fill(0);
+  for (let r = 0; r < h; r++)
+    for (let j = 0; j < b; j++) {
+      let y = 0;
+      for (let q = 0; q < n; q++) if (spikes[(r * n + q) * b + j] > 0.5) y |= 1 << q;
+      out[(r * outcomes + y) * b + j] = 1;
+    }
+}
+
 /** A forward job over all rows (options the job may grow, e.g. a SIMD path, keep their defaults). */
 function forwardJob(fields: Omit<ForwardJob, 'r0' | 'r1' | 'rowBase' | 'k1' | 'k2' | 'specialise'>, rows: number): ForwardJob {
   return { ...fields, r0: 0, r1: rows, rowBase: 0, k1: 0, k2: 0, specialise: sqsStepOptions().specialise } as ForwardJob;
@@ -68,9 +90,9 @@ function forwardJob(fields: Omit<ForwardJob, 'r0' | 'r1' | 'rowBase' | 'k1' | 'k
  * Inputs: uRe, uIm [H, D, D] (the layer's unitaries), sRe, sIm [C·H, D, D] (the stacked rows:
  * S shifted circuits, then the unshifted one 2N times, copy-major), memRe, memIm [H, 2^M, B],
  * z [H, N, B] (currents), coeffs [K + N, C] (see LocalShifts in src/neurons/sqs.ts), and either
- * uniforms [H, B] (attr mode 0) or forced [H, 2^N, B] (mode 2). Attr oneSided: ∂log p/∂z where z ≤ 0.
- * Outputs: probs [H, 2^N, B], (mode 0: oneHot [H, 2^N, B]), memRe, memIm, prob [H, B],
- * dTheta [H, K, B], dPhi [H, N, B], dCurrent [H, N, B]. (log p(y) is left to tf.log: wasm's log
+ * uniforms [H, B] (attr mode 0) or the given spikes [H, N, B] (mode 2). Attr oneSided: ∂log p/∂z where z ≤ 0.
+ * Outputs: probs [H, 2^N, B], (mode 0: the sampled spikes [H, N, B]), memRe, memIm, prob [H, B],
+ * spikeProb [H, N, B], dTheta [H, K, B], dPhi [H, N, B], dCurrent [H, N, B]. (log p(y) is left to tf.log: wasm's log
  * rounds differently from Math.log in the last bit, and the composed path uses tf.log.)
  */
 function eligibilityKernel(backendName: Backend) {
@@ -92,62 +114,77 @@ function eligibilityKernel(backendName: Backend) {
     if (uRe.shape[0] !== h || uRe.shape[1] !== d || sRe.shape[0] !== copies * h || sRe.shape[1] !== d) fail(`unitaries ${JSON.stringify(uRe.shape)}, ${JSON.stringify(sRe.shape)} for H = ${h}, D = ${d}, ${copies} copies`);
     if (k < 0 || s < 0) fail(`coefficients ${JSON.stringify(coeffs.shape)} for N = ${n}`);
     if (d > SQS_STEP_MAX_DIM) fail(`D = ${d} is above ${SQS_STEP_MAX_DIM}`);
-    const extra = mode === 0 ? inputs.uniforms : inputs.forced;
-    if (!extra) fail(mode === 0 ? 'mode 0 needs uniforms' : 'mode 2 needs forced');
+    const extra = mode === 0 ? inputs.uniforms : inputs.spikes;
+    if (!extra) fail(mode === 0 ? 'mode 0 needs uniforms' : 'mode 2 needs spikes');
     for (const t of [uRe, uIm, sRe, sIm, memRe, memIm, z, coeffs, extra]) if (t.dtype !== 'float32') fail(`inputs must be float32, got ${t.dtype}`);
 
-    const shapes = [[h, outcomes, b], ...(mode === 0 ? [[h, outcomes, b]] : []), [h, dm, b], [h, dm, b], [h, b], [h, k, b], [h, n, b], [h, n, b]];
+    const shapes = [[h, outcomes, b], ...(mode === 0 ? [[h, n, b]] : []), [h, dm, b], [h, dm, b], [h, b], [h, n, b], [h, k, b], [h, n, b], [h, n, b]];
     const { infos, outs, read } = arrays(backendName, backend, shapes);
-    const [probs, outRe, outIm, prob, dTheta, dPhi, dCurrent] = mode === 0 ? [outs[0], ...outs.slice(2)] : outs;
-    const oneHot = mode === 0 ? outs[1] : null;
+    const [probs, outRe, outIm, prob, spikeProb, dTheta, dPhi, dCurrent] = mode === 0 ? [outs[0], ...outs.slice(2)] : outs;
+    const spikes = mode === 0 ? outs[1] : read(extra);
     const zs = read(z);
     const mRe = read(memRe);
     const mIm = read(memIm);
     const cf = read(coeffs);
-    const empty = new Float32Array(0);
 
     // φ = π·max(z, 0), as tf.mul(tf.relu(z), π) rounds it.
-    const phi = new Float32Array(h * n * b);
-    for (let i = 0; i < phi.length; i++) phi[i] = f32((zs[i] > 0 ? zs[i] : 0) * PI32);
-    // The step itself.
-    const taken = oneHot ?? read(extra);
-    runForwardJob(
-      forwardJob({ n, dm, b, mode, uRe: read(uRe), uIm: read(uIm), memRe: mRe, memIm: mIm, phi, uni: mode === 0 ? read(extra) : empty, forced: mode === 0 ? empty : taken, probs, oneHot: oneHot ?? empty, outRe, outIm, prob }, h),
-      h,
-    );
-
-    // The taken outcome forced through every stacked row: the memory and the outcome repeated, φ shifted.
     const rows = copies * h;
     const block = h * n * b;
-    const sPhi = new Float32Array(rows * n * b);
-    const sMemRe = new Float32Array(rows * dm * b);
-    const sMemIm = new Float32Array(rows * dm * b);
-    const sForced = new Float32Array(rows * outcomes * b);
+    const phi = scratch('phi', block);
+    for (let i = 0; i < block; i++) phi[i] = f32((zs[i] > 0 ? zs[i] : 0) * PI32);
+    // The step itself; outcome y as a one-hot [H, 2^N, B], forced from the given spikes or sampled.
+    const taken = scratch('taken', h * outcomes * b);
+    if (mode === 2) oneHotFromBits(spikes, taken, h, n, b);
+    runForwardJob(
+      forwardJob({ n, dm, b, mode, uRe: read(uRe), uIm: read(uIm), memRe: mRe, memIm: mIm, phi, uni: mode === 0 ? read(extra) : EMPTY, forced: mode === 0 ? EMPTY : taken, probs, oneHot: mode === 0 ? taken : EMPTY, outRe, outIm, prob }, h),
+      h,
+    );
+    // Per IO qubit: the spike, and its probability Σ_{y: bit n set} p(y) (summed as perQubit's matMul).
+    const sumInDouble = backendName === 'cpu';
+    for (let r = 0; r < h; r++)
+      for (let q = 0; q < n; q++)
+        for (let j = 0; j < b; j++) {
+          let p = 0;
+          let spike = 0;
+          for (let y = 0; y < outcomes; y++)
+            if ((y >> q) & 1) {
+              const at = (r * outcomes + y) * b + j;
+              p = sumInDouble ? p + probs[at] : f32(p + probs[at]);
+              spike += taken[at];
+            }
+          spikeProb[(r * n + q) * b + j] = f32(p);
+          if (mode === 0) spikes[(r * n + q) * b + j] = spike;
+        }
+
+    // The taken outcome forced through every stacked row: the memory and the outcome repeated, φ shifted.
+    const memBlock = h * dm * b;
+    const outcomeBlock = h * outcomes * b;
+    const sPhi = scratch('sPhi', rows * n * b);
+    const sMemRe = scratch('sMemRe', rows * dm * b);
+    const sMemIm = scratch('sMemIm', rows * dm * b);
+    const sForced = scratch('sForced', rows * outcomes * b);
     for (let c = 0; c < copies; c++) {
       sPhi.set(phi, c * block);
-      sMemRe.set(mRe, c * h * dm * b);
-      sMemIm.set(mIm, c * h * dm * b);
-      sForced.set(taken, c * h * outcomes * b);
+      sMemRe.set(mRe, c * memBlock);
+      sMemIm.set(mIm, c * memBlock);
+      sForced.set(taken, c * outcomeBlock);
     }
+    // Rows s + q: φ_q + π/2; rows s + n + q: φ_q − π/2 (as tf.add rounds the sum).
     for (let q = 0; q < n; q++)
-      for (const [c, off] of [[s + q, HALF_PI32], [s + n + q, -HALF_PI32]])
-        for (let r = 0; r < h; r++)
-          for (let j = 0; j < b; j++) {
-            const i = c * block + (r * n + q) * b + j;
-            sPhi[i] = f32(sPhi[i] + off);
-          }
-    const sProb = new Float32Array(rows * b);
-    runForwardJob(
-      forwardJob(
-        { n, dm, b, mode: 2, uRe: read(sRe), uIm: read(sIm), memRe: sMemRe, memIm: sMemIm, phi: sPhi, uni: empty, forced: sForced, probs: new Float32Array(rows * outcomes * b), oneHot: empty, outRe: new Float32Array(rows * dm * b), outIm: new Float32Array(rows * dm * b), prob: sProb },
-        rows,
-      ),
-      rows,
-    );
+      for (let r = 0; r < h; r++) {
+        const plus = (s + q) * block + (r * n + q) * b;
+        const minus = (s + n + q) * block + (r * n + q) * b;
+        for (let j = 0; j < b; j++) {
+          sPhi[plus + j] = f32(sPhi[plus + j] + HALF_PI32);
+          sPhi[minus + j] = f32(sPhi[minus + j] - HALF_PI32);
+        }
+      }
+    const sProb = scratch('sProb', rows * b);
+    const sOut = { probs: scratch('sProbs', rows * outcomes * b), outRe: scratch('sOutRe', rows * dm * b), outIm: scratch('sOutIm', rows * dm * b) };
+    runForwardJob(forwardJob({ n, dm, b, mode: 2, uRe: read(sRe), uIm: read(sIm), memRe: sMemRe, memIm: sMemIm, phi: sPhi, uni: EMPTY, forced: sForced, oneHot: EMPTY, prob: sProb, ...sOut }, rows), rows);
 
     // [∂p/∂θ; ∂p/∂φ] = coeffs · p(shifted) summed as the backend's matMul sums (wasm in float32, in
     // order; cpu in double, rounded once), divided by p(y).
-    const sumInDouble = backendName === 'cpu';
     const hb = h * b;
     for (let r = 0; r < h; r++)
       for (let j = 0; j < b; j++) {

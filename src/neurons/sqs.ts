@@ -241,27 +241,25 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
   private fusedEligibility(prep: SqsPrep, shifts: LocalShifts, state: SqsState, currents: Tensor, spikes: Tensor | null, ctx: StepContext, opts: LocalOptions): SqsEligibility {
     registerEligibilityKernel();
     const h = this.size;
-    const n = this.channels;
     const b = currents.shape[2] as number;
     const unitary = prep.unitary as Complex;
     const stacked = shifts.stackedUnitary as Complex;
-    const outcome = spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) };
+    const outcome = spikes ? { spikes } : { uniforms: ctx.rng.uniform([h, b]) };
     // The composed path draws a seed for each group of shifted probabilities and one for p(y): keep the stream.
     for (let i = 0; i < 3; i++) ctx.rng.nextSeed();
     const inputs = { uRe: unitary.re, uIm: unitary.im, sRe: stacked.re, sIm: stacked.im, memRe: state.mem.re, memIm: state.mem.im, z: currents, coeffs: shifts.coeffs, ...outcome };
     const outs = tf.engine().runKernel(SQS_ELIGIBILITY_KERNEL, inputs as never, { mode: spikes ? 2 : 0, oneSided: opts.encodingGradient === 'one-sided' }) as unknown as Tensor[];
-    const [probs, oneHot, memRe, memIm, prob, dTheta, dPhi, dCurrent] = spikes ? [outs[0], outcome.forced as Tensor, ...outs.slice(1)] : outs;
-    const bits = spikes ?? perQubit(oneHot, n);
+    const [probs, bits, memRe, memIm, prob, spikeProb, dTheta, dPhi, dCurrent] = spikes ? [outs[0], spikes, ...outs.slice(1)] : outs;
     return {
       state: spikes && opts.memoryFollows === 'sampled' ? this.sampledState(prep, state.mem, currents, ctx) : this.carry({ re: memRe, im: memIm }, bits),
       spikes: bits,
-      spikeProb: perQubit(probs, n),
+      spikeProb,
       outcomeProbs: probs,
       logProb: tf.log(tf.maximum(prob, 1e-30)),
       dLogPdCurrent: dCurrent,
       dLogPdEncoding: dPhi,
       dLogPdParams: { theta: dTheta },
-      probAt: (z: Tensor) => shotEstimate(this.run(prep, state.mem, z, { forced: oneHot }).prob, 0, ctx.rng.nextSeed()),
+      probAt: (z: Tensor) => shotEstimate(this.run(prep, state.mem, z, { forced: oneHotFromBits(bits) }).prob, 0, ctx.rng.nextSeed()),
     };
   }
 
