@@ -87,8 +87,8 @@ function forwardJob(fields: Omit<ForwardJob, 'r0' | 'r1' | 'rowBase' | 'k1' | 'k
 }
 
 /**
- * Inputs: uRe, uIm [H, D, D] (the layer's unitaries), sRe, sIm [C·H, D, D] (the stacked rows:
- * S shifted circuits, then the unshifted one 2N times, copy-major), memRe, memIm [H, 2^M, B],
+ * Inputs: uRe, uIm [(1 + C)·H, D, D] (the layer's own unitaries, then the C stacked copies: S
+ * shifted circuits, then the unshifted one 2N times, copy-major), memRe, memIm [H, 2^M, B],
  * z [H, N, B] (currents), coeffs [K + N, C] (see LocalShifts in src/neurons/sqs.ts), and either
  * uniforms [H, B] (attr mode 0) or the given spikes [H, N, B] (mode 2). Attr oneSided: ∂log p/∂z where z ≤ 0.
  * Outputs: probs [H, 2^N, B], (mode 0: the sampled spikes [H, N, B]), memRe, memIm, prob [H, B],
@@ -102,7 +102,7 @@ function eligibilityKernel(backendName: Backend) {
   return ({ inputs, attrs, backend }: { inputs: Record<string, Info>; attrs?: Record<string, unknown>; backend: unknown }): Info[] => {
     const mode = Number(attrs?.mode ?? 0);
     const oneSided = Boolean(attrs?.oneSided);
-    const { uRe, uIm, sRe, sIm, memRe, memIm, z, coeffs } = inputs;
+    const { uRe, uIm, memRe, memIm, z, coeffs } = inputs;
     const [h, dm, b] = memRe.shape;
     const n = z.shape[1];
     const outcomes = 2 ** n;
@@ -111,18 +111,21 @@ function eligibilityKernel(backendName: Backend) {
     const k = kn - n;
     const s = copies - 2 * n;
     if (z.shape[0] !== h || z.shape[2] !== b) fail(`currents ${JSON.stringify(z.shape)} do not match memory ${JSON.stringify(memRe.shape)}`);
-    if (uRe.shape[0] !== h || uRe.shape[1] !== d || sRe.shape[0] !== copies * h || sRe.shape[1] !== d) fail(`unitaries ${JSON.stringify(uRe.shape)}, ${JSON.stringify(sRe.shape)} for H = ${h}, D = ${d}, ${copies} copies`);
+    if (uRe.shape[0] !== (1 + copies) * h || uRe.shape[1] !== d || uRe.shape[2] !== d || uIm.shape[0] !== uRe.shape[0]) fail(`unitaries ${JSON.stringify(uRe.shape)} for H = ${h}, D = ${d}, ${copies} copies`);
     if (k < 0 || s < 0) fail(`coefficients ${JSON.stringify(coeffs.shape)} for N = ${n}`);
     if (d > SQS_STEP_MAX_DIM) fail(`D = ${d} is above ${SQS_STEP_MAX_DIM}`);
     const extra = mode === 0 ? inputs.uniforms : inputs.spikes;
     if (!extra) fail(mode === 0 ? 'mode 0 needs uniforms' : 'mode 2 needs spikes');
-    for (const t of [uRe, uIm, sRe, sIm, memRe, memIm, z, coeffs, extra]) if (t.dtype !== 'float32') fail(`inputs must be float32, got ${t.dtype}`);
+    for (const t of [uRe, uIm, memRe, memIm, z, coeffs, extra]) if (t.dtype !== 'float32') fail(`inputs must be float32, got ${t.dtype}`);
 
     const shapes = [[h, outcomes, b], ...(mode === 0 ? [[h, n, b]] : []), [h, dm, b], [h, dm, b], [h, b], [h, n, b], [h, k, b], [h, n, b], [h, n, b]];
     const { infos, outs, read } = arrays(backendName, backend, shapes);
     const [probs, outRe, outIm, prob, spikeProb, dTheta, dPhi, dCurrent] = mode === 0 ? [outs[0], ...outs.slice(2)] : outs;
     const spikes = mode === 0 ? outs[1] : read(extra);
     const zs = read(z);
+    const uAllRe = read(uRe);
+    const uAllIm = read(uIm);
+    const own = h * d * d; // the step's own unitaries come first
     const mRe = read(memRe);
     const mIm = read(memIm);
     const cf = read(coeffs);
@@ -136,7 +139,7 @@ function eligibilityKernel(backendName: Backend) {
     const taken = scratch('taken', h * outcomes * b);
     if (mode === 2) oneHotFromBits(spikes, taken, h, n, b);
     runForwardJob(
-      forwardJob({ n, dm, b, mode, uRe: read(uRe), uIm: read(uIm), memRe: mRe, memIm: mIm, phi, uni: mode === 0 ? read(extra) : EMPTY, forced: mode === 0 ? EMPTY : taken, probs, oneHot: mode === 0 ? taken : EMPTY, outRe, outIm, prob }, h),
+      forwardJob({ n, dm, b, mode, uRe: uAllRe, uIm: uAllIm, memRe: mRe, memIm: mIm, phi, uni: mode === 0 ? read(extra) : EMPTY, forced: mode === 0 ? EMPTY : taken, probs, oneHot: mode === 0 ? taken : EMPTY, outRe, outIm, prob }, h),
       h,
     );
     // Per IO qubit: the spike, and its probability Σ_{y: bit n set} p(y) (summed as perQubit's matMul).
@@ -181,7 +184,7 @@ function eligibilityKernel(backendName: Backend) {
       }
     const sProb = scratch('sProb', rows * b);
     const sOut = { probs: scratch('sProbs', rows * outcomes * b), outRe: scratch('sOutRe', rows * dm * b), outIm: scratch('sOutIm', rows * dm * b) };
-    runForwardJob(forwardJob({ n, dm, b, mode: 2, uRe: read(sRe), uIm: read(sIm), memRe: sMemRe, memIm: sMemIm, phi: sPhi, uni: EMPTY, forced: sForced, oneHot: EMPTY, prob: sProb, ...sOut }, rows), rows);
+    runForwardJob(forwardJob({ n, dm, b, mode: 2, uRe: uAllRe.subarray(own), uIm: uAllIm.subarray(own), memRe: sMemRe, memIm: sMemIm, phi: sPhi, uni: EMPTY, forced: sForced, oneHot: EMPTY, prob: sProb, ...sOut }, rows), rows);
 
     // [∂p/∂θ; ∂p/∂φ] = coeffs · p(shifted) summed as the backend's matMul sums (wasm in float32, in
     // order; cpu in double, rounded once), divided by p(y).

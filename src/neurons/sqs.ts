@@ -58,31 +58,30 @@ export interface SqsPrep {
 }
 
 /**
- * What the local rule evaluates at each step besides the step itself, stacked along the rows so one
- * forced run gives them all: the S parameter-shifted circuits (shift-major), then the unshifted
- * circuit 2N more times for the encoding shifts φ_n ± π/2. Everything here is fixed over a sequence.
+ * What the local rule evaluates at each step, stacked along the rows so one run gives it all: the
+ * layer's own circuit (the step itself, H rows), then C = S + 2N copies forced to the same outcome —
+ * the S parameter-shifted circuits (shift-major), then the unshifted circuit 2N more times for the
+ * encoding shifts φ_n ± π/2. Everything here is fixed over a sequence.
  */
 export interface LocalShifts {
   table: ShiftTable;
-  /** Shifted angles [S·H, G] (shift-major). */
+  /** Angles [(1 + C)·H, G] of every row, and their unitaries on the dense path. */
   angles: Tensor;
-  /** Angles [(S + 2N)·H, G] of every stacked row, and their unitaries on the dense path. */
-  stackedAngles: Tensor;
-  stackedUnitary?: Complex;
-  /** Encoding-angle offsets [S + 2N, 1, N, 1]: zero for the shifted circuits, ±π/2 on one IO qubit after them. */
+  unitary?: Complex;
+  /** Encoding-angle offsets [1 + C, 1, N, 1]: zero for the step and the shifted circuits, ±π/2 on one IO qubit after them. */
   phiOffsets: Tensor;
   /**
-   * [K + N, S + 2N]: row k the shift rule's coefficients of ∂p/∂θ_k, row K + n ±½ on the encoding
-   * rows of qubit n (∂p/∂φ_n = (p(φ_n + π/2) − p(φ_n − π/2))/2): both derivatives in one product.
+   * [K + N, C]: row k the shift rule's coefficients of ∂p/∂θ_k, row K + n ±½ on the encoding
+   * copies of qubit n (∂p/∂φ_n = (p(φ_n + π/2) − p(φ_n − π/2))/2): both derivatives in one product.
    */
   coeffs: Tensor;
 }
 
 /**
- * The stacked rows of `LocalShifts` for a layer with angles [H, G], and on the dense path the
- * layer's own unitary too: the unshifted and shifted circuits are built in one `circuitUnitary`.
+ * The rows of `LocalShifts` for a layer with angles [H, G]; on the dense path the unshifted and
+ * shifted unitaries come from one `circuitUnitary`, and the first H rows are the layer's own.
  */
-function localShifts(circuit: Circuit, angles: Tensor, dense: boolean, twoTermOnly: boolean): LocalShifts & { unitary?: Complex } {
+function localShifts(circuit: Circuit, angles: Tensor, dense: boolean, twoTermOnly: boolean): LocalShifts {
   const table = shiftTable(circuit, twoTermOnly ? 'two-term' : 'exact');
   const shifted = shiftedAngles(table, angles);
   const h = angles.shape[0] as number;
@@ -90,31 +89,26 @@ function localShifts(circuit: Circuit, angles: Tensor, dense: boolean, twoTermOn
   const k = circuit.paramNames.length;
   const s = table.size;
   const copies = s + 2 * n;
-  const stackedAngles = tf.concat([shifted, repeatRows(angles, 2 * n)], 0);
+  const own = tf.concat([angles, shifted], 0); // H unshifted rows, then S·H shifted
   let unitary: Complex | undefined;
-  let stackedUnitary: Complex | undefined;
   if (dense) {
-    const both = circuitUnitary(circuit, tf.concat([angles, shifted], 0)); // rows: H unshifted, then S·H shifted
-    const d = circuit.dim;
-    unitary = cslice(both, [0, 0, 0], [h, d, d]);
-    stackedUnitary = ccat([cslice(both, [h, 0, 0], [s * h, d, d]), crepeatRows(unitary, 2 * n)]);
+    const both = circuitUnitary(circuit, own);
+    unitary = ccat([both, crepeatRows(cslice(both, [0, 0, 0], [h, circuit.dim, circuit.dim]), 2 * n)]);
   }
-  const offsets = new Float32Array(copies * n);
+  const offsets = new Float32Array((1 + copies) * n);
   const coeffs = new Float32Array((k + n) * copies);
   for (let q = 0; q < n; q++) {
-    offsets[(s + q) * n + q] = Math.PI / 2;
-    offsets[(s + n + q) * n + q] = -Math.PI / 2;
+    offsets[(1 + s + q) * n + q] = Math.PI / 2;
+    offsets[(1 + s + n + q) * n + q] = -Math.PI / 2;
     coeffs[(k + q) * copies + s + q] = 0.5;
     coeffs[(k + q) * copies + s + n + q] = -0.5;
   }
   for (let r = 0; r < k; r++) for (let j = 0; j < s; j++) coeffs[r * copies + j] = table.coeffs[r * s + j];
   return {
     table,
-    angles: shifted,
-    stackedAngles,
-    stackedUnitary,
+    angles: tf.concat([own, repeatRows(angles, 2 * n)], 0),
     unitary,
-    phiOffsets: tf.tensor4d(offsets, [copies, 1, n, 1]),
+    phiOffsets: tf.tensor4d(offsets, [1 + copies, 1, n, 1]),
     coeffs: tf.tensor2d(coeffs, [k + n, copies]),
   };
 }
@@ -172,7 +166,8 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const angles = occurrenceAngles(this.circuit, this.theta);
     if (opts.local) {
       const shifts = localShifts(this.circuit, angles, this.dense, Boolean(opts.twoTermOnly));
-      return { angles, unitary: shifts.unitary, shifts };
+      const d = this.circuit.dim;
+      return { angles, unitary: shifts.unitary && cslice(shifts.unitary, [0, 0, 0], [this.size, d, d]), shifts };
     }
     return this.dense ? { angles, unitary: circuitUnitary(this.circuit, angles) } : { angles };
   }
@@ -191,19 +186,34 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const k = this.circuit.paramNames.length;
     const s = shifts.table.size;
     const copies = s + 2 * n;
-    // Every shifted circuit (and both encoding shifts per IO qubit) runs at once: check that width.
-    this.checkBatch(b, copies);
-    if (prep.unitary && shifts.stackedUnitary && eligibilityKernelApplies(this.circuit.dim, opts.shots))
-      return this.fusedEligibility(prep, shifts, state, currents, spikes, ctx, opts);
+    // The step, every shifted circuit and both encoding shifts per IO qubit run at once: check that width.
+    this.checkBatch(b, 1 + copies);
+    if (shifts.unitary && eligibilityKernelApplies(this.circuit.dim, opts.shots)) return this.fusedEligibility(prep, shifts, state, currents, spikes, ctx, opts);
+    // One run of every row (see LocalShifts): the step itself, sampled or forced, then the C copies
+    // forced to its outcome (sampled, when the step is: each copy's p(y) is then read from its probs).
     const phi = encodingAngles(currents);
-    const base = this.evaluate(prep.unitary, prep.angles, state.mem, phi, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) });
+    const phiAll = tf.reshape(tf.add(tf.reshape(phi, [1, h, n, b]), shifts.phiOffsets), [(1 + copies) * h, n, b]);
+    const memAll = crepeatRows(state.mem, 1 + copies);
+    const forced = spikes ? oneHotFromBits(spikes) : null;
+    const outcome = forced ? { forced: repeatRows(forced, 1 + copies) } : { uniforms: tf.concat([ctx.rng.uniform([h, b]), tf.zeros([copies * h, b])], 0) };
+    const all = this.evaluate(shifts.unitary, shifts.angles, memAll, phiAll, outcome);
+    const outcomes = 2 ** n;
+    const dm = state.mem.re.shape[1] as number;
+    const ownRows = <T extends Tensor>(t: T, width: number) => tf.slice(t, [0, 0, 0], [h, width, b]);
+    const base = {
+      probs: ownRows(all.probs, outcomes),
+      oneHot: forced ?? ownRows(all.oneHot, outcomes),
+      mem: { re: ownRows(all.mem.re, dm), im: ownRows(all.mem.im, dm) },
+      prob: tf.slice(all.prob, [0, 0], [h, b]),
+    };
     const oneHot = base.oneHot;
     const estimate = (p: Tensor) => shotEstimate(p, opts.shots, ctx.rng.nextSeed());
-    // p(y) of the taken outcome under every shifted circuit and encoding shift, in one forced run
-    // (rows copy-major: the S shifted circuits, then φ_n + π/2 for every n, then φ_n − π/2).
-    const phiAll = tf.reshape(tf.add(tf.reshape(phi, [1, h, n, b]), shifts.phiOffsets), [copies * h, n, b]);
-    const shifted = this.evaluate(shifts.stackedUnitary, shifts.stackedAngles, crepeatRows(state.mem, copies), phiAll, { forced: repeatRows(oneHot, copies) });
-    let pAll = tf.reshape(shifted.prob, [copies, h * b]);
+    // p(y) of the taken outcome under every shifted circuit and encoding shift [C, H·B].
+    const copyRows = (t: Tensor) => tf.slice(t, [h, 0], [copies * h, b]);
+    const taken = forced
+      ? copyRows(all.prob)
+      : tf.sum(tf.mul(tf.slice(all.probs, [h, 0, 0], [copies * h, outcomes, b]), repeatRows(oneHot, copies)), 1);
+    let pAll = tf.reshape(taken, [copies, h * b]);
     // Each group its own shots and seed, drawn with or without shots: later draws stay where they were.
     const seedS = ctx.rng.nextSeed();
     const seedE = ctx.rng.nextSeed();
@@ -242,12 +252,11 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     registerEligibilityKernel();
     const h = this.size;
     const b = currents.shape[2] as number;
-    const unitary = prep.unitary as Complex;
-    const stacked = shifts.stackedUnitary as Complex;
+    const unitary = shifts.unitary as Complex;
     const outcome = spikes ? { spikes } : { uniforms: ctx.rng.uniform([h, b]) };
     // The composed path draws a seed for each group of shifted probabilities and one for p(y): keep the stream.
     for (let i = 0; i < 3; i++) ctx.rng.nextSeed();
-    const inputs = { uRe: unitary.re, uIm: unitary.im, sRe: stacked.re, sIm: stacked.im, memRe: state.mem.re, memIm: state.mem.im, z: currents, coeffs: shifts.coeffs, ...outcome };
+    const inputs = { uRe: unitary.re, uIm: unitary.im, memRe: state.mem.re, memIm: state.mem.im, z: currents, coeffs: shifts.coeffs, ...outcome };
     const outs = tf.engine().runKernel(SQS_ELIGIBILITY_KERNEL, inputs as never, { mode: spikes ? 2 : 0, oneSided: opts.encodingGradient === 'one-sided' }) as unknown as Tensor[];
     const [probs, bits, memRe, memIm, prob, spikeProb, dTheta, dPhi, dCurrent] = spikes ? [outs[0], spikes, ...outs.slice(1)] : outs;
     return {
