@@ -69,6 +69,14 @@ function scratch(name: string, length: number): Float32Array {
   return a.subarray(0, length);
 }
 
+const scratch64Arrays = new Map<string, Float64Array>();
+
+function scratch64(name: string, length: number): Float64Array {
+  let a = scratch64Arrays.get(name);
+  if (!a || a.length < length) scratch64Arrays.set(name, (a = new Float64Array(Math.ceil(length * 1.25))));
+  return a.subarray(0, length);
+}
+
 /** One-hot outcomes [H, 2^N, B] of spikes [H, N, B] (bits 0/1): outcome y = Σ_n s_n·2^n. */
 function oneHotFromBits(spikes: Float32Array, out: Float32Array, h: number, n: number, b: number): void {
   const outcomes = 2 ** n;
@@ -189,26 +197,34 @@ function eligibilityKernel(backendName: Backend) {
     // [∂p/∂θ; ∂p/∂φ] = coeffs · p(shifted) summed as the backend's matMul sums (wasm in float32, in
     // order; cpu in double, rounded once), divided by p(y).
     const hb = h * b;
-    for (let r = 0; r < h; r++)
-      for (let j = 0; j < b; j++) {
-        const col = r * b + j;
-        const p = prob[col];
-        const inv = p > 0 ? f32(1 / (p > P_FLOOR ? p : P_FLOOR)) : 0;
-        for (let row = 0; row < kn; row++) {
-          let acc = 0;
-          if (sumInDouble) for (let c = 0; c < copies; c++) acc += cf[row * copies + c] * sProb[c * hb + col];
-          else for (let c = 0; c < copies; c++) acc = f32(acc + f32(cf[row * copies + c] * sProb[c * hb + col]));
-          acc = f32(acc);
-          const v = f32(acc * inv);
-          if (row < k) dTheta[(r * k + row) * b + j] = v;
+    const inv = scratch64('inv', hb);
+    for (let col = 0; col < hb; col++) {
+      const p = prob[col];
+      inv[col] = p > 0 ? f32(1 / (p > P_FLOOR ? p : P_FLOOR)) : 0;
+    }
+    const acc = scratch64('acc', hb);
+    for (let row = 0; row < kn; row++) {
+      acc.fill(0);
+      // Zero coefficients (most of them) add exact zeros: skipped.
+      for (let c = 0; c < copies; c++) {
+        const w = cf[row * copies + c];
+        if (w === 0) continue;
+        const at = c * hb;
+        if (sumInDouble) for (let col = 0; col < hb; col++) acc[col] += w * sProb[at + col];
+        else for (let col = 0; col < hb; col++) acc[col] = f32(acc[col] + f32(w * sProb[at + col]));
+      }
+      const q = row - k;
+      for (let r = 0; r < h; r++)
+        for (let j = 0; j < b; j++) {
+          const v = f32(f32(acc[r * b + j]) * inv[r * b + j]);
+          if (q < 0) dTheta[(r * k + row) * b + j] = v;
           else {
-            const q = row - k;
             const at = (r * n + q) * b + j;
             dPhi[at] = v;
             dCurrent[at] = f32((oneSided || zs[at] > 0 ? v : 0) * PI32);
           }
         }
-      }
+    }
     return infos;
   };
 }
