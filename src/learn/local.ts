@@ -174,6 +174,7 @@ class StepCurrents {
   private readonly fromInput = new Map<Synapse, Tensor>();
   private readonly whole: (Tensor | null)[];
   private readonly biasT: (Tensor | null)[];
+  private readonly flatWeights = new Map<Synapse, Tensor>();
 
   constructor(private readonly net: Network, inputs: Tensor) {
     const [steps, p, b] = inputs.shape as number[];
@@ -200,8 +201,17 @@ class StepCurrents {
     if (whole) return at(whole);
     const parts = this.net.synapses
       .filter((s) => s.to === to)
-      .map((s) => (s.from < 0 ? at(this.fromInput.get(s) as Tensor) : synapseCurrents(s.weight, outputs[s.from])));
+      .map((s) => (s.from < 0 ? at(this.fromInput.get(s) as Tensor) : this.fromLayer(s, outputs[s.from])));
     return this.withBias(to, parts);
+  }
+
+  /** Currents [H, N, B] through synapse s from this step's spikes [P, N_in, B] (N = 1: the product alone, W reshaped once per batch). */
+  private fromLayer(s: Synapse, spikes: Tensor): Tensor {
+    const [n, h, p] = s.weight.shape as number[];
+    if (n > 1) return synapseCurrents(s.weight, spikes);
+    let w = this.flatWeights.get(s);
+    if (!w) this.flatWeights.set(s, (w = tf.reshape(s.weight, [h, p])));
+    return tf.reshape(tf.matMul(w, tf.reshape(spikes, [p, this.batch])), [h, 1, this.batch]);
   }
 
   private withBias(to: number, parts: Tensor[]): Tensor {
