@@ -128,9 +128,9 @@ function flipSignal(
 
 /**
  * Σ_t Σ_b e[h, n, t·B + b]·x[p, n, t·B + b] → [N, H, P], the weight update of one synapse over all
- * steps, from eligibilities e [H, N, T·B] and presynaptic spikes x [P, N or 1, T·B]. One batched
- * product per step, then the sum over steps: the same float additions, in the same order, as
- * adding each step's product in turn (a single product over T·B would round differently).
+ * steps, from eligibilities e [H, N, T·B] and presynaptic spikes x [P, N or 1, T·B]: one product
+ * per step, then their sum, the same float operations in the same order as adding each step's
+ * product in turn (one product over T·B, or a batched one, would round differently).
  */
 function outerOverSteps(e: Tensor, pre: Tensor, steps: number): Tensor {
   const [h, n, tb] = e.shape as number[];
@@ -140,7 +140,9 @@ function outerOverSteps(e: Tensor, pre: Tensor, steps: number): Tensor {
   let xt = tf.transpose(tf.reshape(pre, [p, nin, steps, b]), [2, 1, 3, 0]); // [T, N or 1, B, P]
   // tfjs's batched matMul broadcasts a flattened batch (index i mod T·N_in), not an inner axis: tile.
   if (nin !== n) xt = tf.tile(xt, [1, n, 1, 1]);
-  return tf.sum(tf.matMul(et, xt), 0);
+  // One product per step (a batched product over steps blocks its sums over B differently on wasm).
+  const xs = tf.unstack(xt);
+  return tf.addN(tf.unstack(et).map((e1, t) => tf.matMul(e1, xs[t])));
 }
 
 /** Σ over steps and samples of x [A, C, T·B] → [A, C]: per step first, then over steps (as a step-by-step sum adds them). */
