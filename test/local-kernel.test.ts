@@ -1,14 +1,15 @@
 /**
  * The local rule's fused step (kernels/sqs-eligibility.ts) against the composed ops it replaces on the
- * CPU backends: the same eligibilities, states and random draws, the same training step; and the
+ * CPU backends: the same eligibilities, states and random draws, the same training step; the
  * kernel launches per time step of a local-rule batch, on the kernel and on the composed ops (what a
- * GPU runs). Counts, not timings.
+ * GPU runs; counts, not timings); and the rule, batched over T, against the same rule assembled
+ * one step at a time on the network's own currents.
  */
 import { countStep } from '../bench/step-counts';
 import { PAPER_LOCAL_NETWORK } from '../bench/local';
 import { useEligibilityKernel } from '../kernels/sqs-eligibility';
 import { rateEncode } from '../src/data';
-import { LocalRule } from '../src/learn/local';
+import { LocalRule, centredSignal, outputTargets } from '../src/learn/local';
 import { Network } from '../src/network';
 import { SqsLayer, SqsLayerConfig } from '../src/neurons/sqs';
 import { Rng } from '../src/random';
@@ -174,3 +175,70 @@ for (const backend of ['cpu', 'wasm']) {
     });
   });
 }
+
+/**
+ * The rule as written in docs/model.md §6, one step at a time, on the network's own currentsInto:
+ * Σ_t Σ_b signal·e with ℓ_t − b (running baseline 0, or leave-one-out) for the hidden layers and the
+ * class-balance weight for the outputs, clipped per sample and step. The same draws as the rule.
+ */
+function stepByStepGrads(net: Network, inputs: tf.Tensor, labels: tf.Tensor, rng: Rng, opts: { baseline: 'running' | 'batch'; clip: number }): Record<string, tf.Tensor> {
+  const [steps, p, b] = inputs.shape as number[];
+  const last = net.layers.length - 1;
+  const ctx = { rng, train: false, surrogate: 'straight-through' as const };
+  const preps = net.layers.map((l) => l.prepare({ local: true }));
+  let states = net.layers.map((l) => l.initialState(b));
+  const targets = tf.reshape(outputTargets(labels, net.classes, steps, rng, 1, 0), [steps, net.output.size, net.output.channels, b]);
+  const grads: Record<string, tf.Tensor> = {};
+  const add = (k: string, g: tf.Tensor) => (grads[k] = grads[k] ? tf.add(grads[k], g) : g);
+  const c = net.classes;
+  for (let t = 0; t < steps; t++) {
+    const x = tf.reshape(tf.slice(inputs, [t, 0, 0], [1, p, b]), [p, 1, b]);
+    const y = tf.reshape(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), targets.shape.slice(1) as number[]);
+    const outputs: tf.Tensor[] = [];
+    const el = net.layers.map((layer, i) => {
+      const e = layer.eligibility!(preps[i], states[i], net.currentsInto(i, outputs, x), i === last ? y : null, ctx, { shots: 0, encodingGradient: 'exact', memoryFollows: 'forced' });
+      outputs.push(e.spikes);
+      return e;
+    });
+    states = el.map((e) => e.state);
+    const lt = tf.sum(el[last].logProb, 0);
+    el.forEach((e, i) => {
+      const sig = i === last ? tf.add(tf.mul(y, c / 2 - c / (2 * (c - 1))), c / (2 * (c - 1))) : tf.reshape(centredSignal(lt, opts.baseline, 0), [1, 1, b]);
+      const scaled = (g: tf.Tensor) => tf.mul(opts.clip > 0 ? tf.clipByValue(g, -opts.clip, opts.clip) : g, sig);
+      add(`layer.${i}.theta`, tf.sum(scaled(e.dLogPdParams.theta), 2));
+      const ez = scaled(e.dLogPdCurrent);
+      add(`layer.${i}.bias`, tf.transpose(tf.sum(ez, 2, true), [1, 0, 2]));
+      for (const s of net.synapses.filter((q) => q.to === i)) {
+        const pre = s.from < 0 ? x : outputs[s.from];
+        add(`synapse.${s.from}.${s.to}.weight`, tf.reshape(tf.matMul(tf.reshape(ez, [-1, b]), tf.reshape(pre, [-1, b]), false, true), s.weight.shape));
+      }
+    });
+  }
+  return grads;
+}
+
+describe('the batched rule against the rule assembled step by step', () => {
+  beforeAll(async () => {
+    await setupBackend(backendAtStart);
+  });
+
+  for (const opts of [{ baseline: 'running' as const, clip: 0 }, { baseline: 'batch' as const, clip: 2 }])
+    test(`baseline ${opts.baseline}, clip ${opts.clip}: the same directions for every variable`, () => {
+      const net = new Network({ inputs: 20, layers: [{ neuron: 'sqs', size: 4 }, { neuron: 'sqs', size: 3 }], skip: [[-1, 1]] }, 6);
+      const rule = new LocalRule(net, { optimizer: { kind: 'sgd', lr: 0.1 }, bptt: { surrogate: 'straight-through' }, local: { baseline: opts.baseline, eligibilityClip: opts.clip, targetRate: 1, offRate: 0 } });
+      tf.tidy(() => {
+        const inputs = tf.cast(tf.less(tf.randomUniform([5, 20, 9], 0, 1, 'float32', 4), 0.4), 'float32');
+        const labels = tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32');
+        const batched = rule.estimate(inputs, labels, new Rng('same-draws')).grads;
+        const reference = stepByStepGrads(net, inputs, labels, new Rng('same-draws'), opts);
+        expect(Object.keys(batched).sort()).toEqual(Object.keys(reference).sort());
+        const off = Object.keys(reference)
+          .map((k) => [k, relDiff(batched[k].dataSync(), reference[k].dataSync())] as const)
+          .filter(([, d]) => !(d < 1e-5));
+        expect(off).toEqual([]);
+        expect(Object.values(reference).every((g) => tf.max(tf.abs(g)).dataSync()[0] > 0)).toBe(true);
+      });
+      rule.dispose();
+      net.dispose();
+    });
+});
