@@ -6,7 +6,8 @@
  * its batch, runs forward and backward through all T steps, and applies the update, as `train` does.
  *
  * The baseline, timed in the same process, is the composed-autodiff path (option fusedGrad off): the
- * tfjs ops a GPU runs. On `tensorflow` that is the only path, so the main figure is the baseline.
+ * tfjs ops a GPU runs. On a GPU build of `tensorflow` that is the only path, so the main figure is the
+ * baseline; tfjs-node (host memory) runs the fused kernels too (option fusedOnTensorflow).
  */
 import * as os from 'os';
 import { fusedGradSupported, withSqsStepOptions } from '../kernels/sqs-step';
@@ -116,9 +117,9 @@ export function bpttTrainer(o: Required<Pick<TrainBenchOptions, 'batch' | 'hidde
   };
 }
 
-/** Run `f` with the fused gradient kernels switched off when `composed`. */
+/** Run `f` with the fused gradient kernels (and host kernels on tensorflow) switched off when `composed`. */
 async function onPath<R>(composed: boolean, f: () => R | Promise<R>): Promise<R> {
-  return withSqsStepOptions(composed ? { fusedGrad: false } : {}, async () => f());
+  return withSqsStepOptions(composed ? { fusedGrad: false, fusedOnTensorflow: false } : {}, async () => f());
 }
 
 function timePath(o: Required<TrainBenchOptions>, path: TrainTiming['path']): Promise<TrainTiming & { density: number }> {

@@ -6,6 +6,7 @@
 import { Circuit } from './circuit';
 import { GATES, TWO_TERM } from './gates';
 import { tf, Tensor } from './tf';
+import { seededUniform } from './uniform';
 
 export interface ShiftTable {
   /** Number of shifted circuits S. */
@@ -73,6 +74,6 @@ export function encodingShifts(phi: Tensor): Tensor {
  */
 export function shotEstimate(p: Tensor, shots: number, seed: number): Tensor {
   if (shots <= 0) return p;
-  const u = tf.randomUniform([shots, ...p.shape], 0, 1, 'float32', seed);
+  const u = seededUniform([shots, ...p.shape], seed);
   return tf.div(tf.sum(tf.cast(tf.less(u, tf.expandDims(p, 0)), 'float32'), 0), shots);
 }

@@ -1,22 +1,24 @@
 /**
- * The local rule's step of an SQS layer as one kernel on the `cpu` and `wasm` backends
- * (`SqsEligibility`): the step itself (sampled or forced), the same outcome forced through every
+ * The local rule's step of an SQS layer as one kernel on the host-memory backends (`cpu`, `wasm`,
+ * and `tensorflow` with tfjs-node, as the SQS step's kernels; `SqsEligibility`): the step itself (sampled or forced), the same outcome forced through every
  * parameter-shifted circuit and every encoding shift φ_n ± π/2, and the log-derivatives
  * ∂log p(y)/∂θ, ∂log p(y)/∂φ, ∂log p(y)/∂z. The composed path in src/neurons/sqs.ts
  * (`SqsLayer.eligibility`) does the same with some thirty tfjs ops per step; on a GPU those ops are
  * what runs, on the CPU backends their launches cost more than the arithmetic (a paper-network
  * layer is 2 neurons × 100 samples). Both steps go through the SQS step's own loops
- * (sqs-step/forward.ts), and every float32 operation rounds as the tfjs op it replaces, so both
- * paths give the same numbers (test/local-kernel.test.ts).
+ * (sqs-step/forward.ts), and every float32 operation rounds as the cpu or wasm op it replaces, so
+ * there both paths give the same numbers (test/local-kernel.test.ts); TensorFlow's own ops round
+ * some sums differently.
  */
 import { ForwardJob } from './sqs-step/forward';
-import { runForwardJob } from './sqs-step/pool';
+import { runRowJob } from './sqs-step/pool';
 import { sqsStepOptions } from './sqs-step/options';
 import { SQS_STEP_MAX_DIM } from './sqs-step';
 import { tf } from './tf';
 
 export const SQS_ELIGIBILITY_KERNEL = 'SqsEligibility';
-const BACKENDS = ['cpu', 'wasm'] as const;
+/** On `tensorflow` only while its tensors live in host memory (option `fusedOnTensorflow`, as the SQS step's kernels). */
+const BACKENDS = ['cpu', 'wasm', 'tensorflow'] as const;
 type Backend = (typeof BACKENDS)[number];
 
 interface Info {
@@ -39,9 +41,11 @@ export function useEligibilityKernel(on: boolean): boolean {
   return before;
 }
 
-/** Whether the kernel runs a layer here: dense unitaries of dimension D on a CPU backend, exact probabilities (no shots). */
+/** Whether the kernel runs a layer here: dense unitaries of dimension D on a host-memory backend, exact probabilities (no shots). */
 export function eligibilityKernelApplies(d: number, shots: number, backendName: string = tf.getBackend()): boolean {
-  return enabled && shots === 0 && d <= SQS_STEP_MAX_DIM && (BACKENDS as readonly string[]).includes(backendName);
+  if (!(enabled && shots === 0 && d <= SQS_STEP_MAX_DIM)) return false;
+  if (backendName === 'tensorflow') return sqsStepOptions().fusedOnTensorflow;
+  return (BACKENDS as readonly string[]).includes(backendName);
 }
 
 /**
@@ -56,7 +60,11 @@ function arrays(backendName: Backend, backendObject: unknown, shapes: number[][]
     return { infos, outs: infos.map((t) => backend.typedArrayFromHeap(t) as Float32Array), read: (t: Info) => backend.typedArrayFromHeap(t) as Float32Array };
   }
   const outs = shapes.map((s) => new Float32Array(count(s)));
-  return { infos: shapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outs[i]) as Info), outs, read: (t: Info) => backend.readSync(t.dataId) as Float32Array };
+  const infos: Info[] =
+    backendName === 'tensorflow'
+      ? shapes.map((s, i) => ({ dataId: backend.write(outs[i], s, 'float32'), shape: s, dtype: 'float32' }))
+      : shapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outs[i]));
+  return { infos, outs, read: (t: Info) => backend.readSync(t.dataId) as Float32Array };
 }
 
 const EMPTY = new Float32Array(0);
@@ -146,7 +154,7 @@ function eligibilityKernel(backendName: Backend) {
     // The step itself; outcome y as a one-hot [H, 2^N, B], forced from the given spikes or sampled.
     const taken = scratch('taken', h * outcomes * b);
     if (mode === 2) oneHotFromBits(spikes, taken, h, n, b);
-    runForwardJob(
+    runRowJob('forward', 
       forwardJob({ n, dm, b, mode, uRe: uAllRe, uIm: uAllIm, memRe: mRe, memIm: mIm, phi, uni: mode === 0 ? read(extra) : EMPTY, forced: mode === 0 ? EMPTY : taken, probs, oneHot: mode === 0 ? taken : EMPTY, outRe, outIm, prob }, h),
       h,
     );
@@ -192,7 +200,7 @@ function eligibilityKernel(backendName: Backend) {
       }
     const sProb = scratch('sProb', rows * b);
     const sOut = { probs: scratch('sProbs', rows * outcomes * b), outRe: scratch('sOutRe', rows * dm * b), outIm: scratch('sOutIm', rows * dm * b) };
-    runForwardJob(forwardJob({ n, dm, b, mode: 2, uRe: uAllRe.subarray(own), uIm: uAllIm.subarray(own), memRe: sMemRe, memIm: sMemIm, phi: sPhi, uni: EMPTY, forced: sForced, oneHot: EMPTY, prob: sProb, ...sOut }, rows), rows);
+    runRowJob('forward', forwardJob({ n, dm, b, mode: 2, uRe: uAllRe.subarray(own), uIm: uAllIm.subarray(own), memRe: sMemRe, memIm: sMemIm, phi: sPhi, uni: EMPTY, forced: sForced, oneHot: EMPTY, prob: sProb, ...sOut }, rows), rows);
 
     // [∂p/∂θ; ∂p/∂φ] = coeffs · p(shifted) summed as the backend's matMul sums (wasm in float32, in
     // order; cpu in double, rounded once), divided by p(y).
@@ -231,7 +239,7 @@ function eligibilityKernel(backendName: Backend) {
 
 let registered = false;
 
-/** Registers the kernel on the CPU backends (idempotent; nothing registers on import). */
+/** Registers the kernel on the host-memory backends (idempotent; nothing registers on import). */
 export function registerEligibilityKernel(): void {
   if (registered) return;
   for (const backendName of BACKENDS)

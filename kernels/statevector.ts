@@ -5,7 +5,7 @@
  */
 import { Circuit } from './circuit';
 import { Complex, abs2, cmul, creshape, csum } from './complex';
-import { evolveDense, evolveGates } from './evolve';
+import { evolveGates } from './evolve';
 import { tf, Tensor } from './tf';
 
 /** Encoding angle φ = π·max(z, 0): RX(πz) when z > 0, nothing otherwise (RX(0) = I). */
@@ -49,10 +49,10 @@ export function inputState(io: Complex, mem: Complex): Complex {
 /** |0…0⟩ memory for R rows and B samples. */
 export function initialMemory(rows: number, memoryQubits: number, batch: number): Complex {
   const dm = 2 ** memoryQubits;
-  const first = new Float32Array(dm);
-  first[0] = 1;
-  const re = tf.tidy(() => tf.tile(tf.reshape(tf.tensor1d(first), [1, dm, 1]), [rows, 1, batch]));
-  return { re, im: tf.zeros([rows, dm, batch]) };
+  // Written on the host: the wasm backend's Tile took ~40 ms for a 1000-neuron, 256-sample layer.
+  const re = new Float32Array(rows * dm * batch);
+  for (let r = 0; r < rows; r++) re.fill(1, r * dm * batch, r * dm * batch + batch);
+  return { re: tf.tensor3d(re, [rows, dm, batch]), im: tf.zeros([rows, dm, batch]) };
 }
 
 /** p(y) [R, 2^N, B] of each IO outcome: squared amplitudes summed over the memory index. */
@@ -154,6 +154,8 @@ export interface StepInput {
   circuit: Circuit;
   /** Dense per-row unitaries [R, D, D]; when absent, `angles` [R, G] drive the gate-by-gate path. */
   unitary?: Complex;
+  /** `foldedUnitary(unitary, N)`, when the caller keeps it across steps (else built per step). */
+  folded?: Tensor;
   angles?: Tensor;
   mem: Complex;
   /** Encoding angles φ [R, N, B]. */
@@ -164,7 +166,6 @@ export interface StepInput {
 }
 
 export interface StepOutput {
-  psi: Complex;
   probs: Tensor;
   oneHot: Tensor;
   mem: Complex;
@@ -172,12 +173,88 @@ export interface StepOutput {
   prob: Tensor;
 }
 
+/**
+ * The dense unitary with the IO encoding's phases folded in, as one real matrix [R, K·2D, 2·2^M]
+ * (K = 2^N). The register after the step is ψ = Σ_x a_x(φ)·U_x·e, where U_x = U[:, :, x + K·m] are
+ * the columns that read IO input x and a_x = Π_n (x_n ? −i sin(φ_n/2) : cos(φ_n/2)) = (−i)^|x|·r_x
+ * with r_x real. Block x of the result is the real form [[Re V, −Im V], [Im V, Re V]] of
+ * V_x = (−i)^|x|·U_x, so that one real matMul against [e.re; e.im] gives every V_x·e at once.
+ * Depends only on θ: compute it once per batch (`SqsLayer.prepare`) and pass it as `folded`.
+ */
+export function foldedUnitary(unitary: Complex, ioQubits: number): Tensor {
+  const [r, d] = unitary.re.shape as number[];
+  const k = 2 ** ioQubits;
+  const dm = d / k;
+  // Column j = x + K·m → [R, D, dm, K] → [R, K, D, dm].
+  const cols = (t: Tensor) => tf.transpose(tf.reshape(t, [r, d, dm, k]), [0, 3, 1, 2]);
+  const ure = cols(unitary.re);
+  const uim = cols(unitary.im);
+  // (−i)^|x| is 1, −i, −1, i for |x| mod 4 = 0..3: V = phase·U.
+  const phRe = new Float32Array(k);
+  const phIm = new Float32Array(k);
+  for (let x = 0; x < k; x++) {
+    let ones = 0;
+    for (let b = x; b; b >>= 1) ones += b & 1;
+    phRe[x] = [1, 0, -1, 0][ones % 4];
+    phIm[x] = [0, -1, 0, 1][ones % 4];
+  }
+  const pr = tf.tensor4d(phRe, [1, k, 1, 1]);
+  const pi = tf.tensor4d(phIm, [1, k, 1, 1]);
+  const vre = tf.sub(tf.mul(ure, pr), tf.mul(uim, pi));
+  const vim = tf.add(tf.mul(ure, pi), tf.mul(uim, pr));
+  const top = tf.concat([vre, tf.neg(vim)], 3);
+  const bottom = tf.concat([vim, vre], 3);
+  return tf.reshape(tf.concat([top, bottom], 2), [r, k * 2 * d, 2 * dm]);
+}
+
+/** Real amplitudes r_x [R, K, B] of the IO encoding (a_x = (−i)^|x|·r_x), from angles φ [R, N, B]. */
+function realIoAmplitudes(phi: Tensor): Tensor {
+  const [r, n, b] = phi.shape as number[];
+  const half = tf.mul(phi, 0.5);
+  const co = tf.cos(half);
+  const si = tf.sin(half);
+  if (n === 1) return tf.concat([co, si], 1);
+  let amp: Tensor | null = null;
+  for (let q = 0; q < n; q++) {
+    const c = tf.slice(co, [0, q, 0], [r, 1, b]);
+    const s = tf.slice(si, [0, q, 0], [r, 1, b]);
+    // Qubit q is bit q: outcomes x + 2^q·bit put bit = 1 in the upper half.
+    amp = amp ? tf.concat([tf.mul(amp, c), tf.mul(amp, s)], 1) : tf.concat([c, s], 1);
+  }
+  return amp as Tensor;
+}
+
+/**
+ * The dense step with the register as one real tensor (re rows over im rows) and the encoding folded
+ * into the unitary (`foldedUnitary`): about half the tfjs ops of encoding, evolving and collapsing
+ * complex pairs, which is what a GPU pays for per op. Same results up to float rounding.
+ */
+function denseStep(x: StepInput, folded: Tensor): StepOutput {
+  const [r, dm, b] = x.mem.re.shape as number[];
+  const k = 2 ** x.circuit.ioQubits;
+  const d = k * dm;
+  const evolved = tf.matMul(folded, tf.concat([x.mem.re, x.mem.im], 1)); // [R, K·2D, B]: every V_x·e
+  const amp = tf.reshape(realIoAmplitudes(x.phi), [r, k, 1, b]);
+  const psi = tf.sum(tf.mul(tf.reshape(evolved, [r, k, 2 * d, b]), amp), 1); // [R, 2D, B]
+  // Index i = y + K·m of the register; re/im, then m, then y.
+  const parts = tf.reshape(psi, [r, 2, dm, k, b]);
+  const probs = tf.sum(tf.square(parts), [1, 2]); // [R, K, B]
+  const oneHot = x.forced ?? sampleOneHot(probs, x.uniforms as Tensor);
+  const branch = tf.sum(tf.mul(parts, tf.reshape(oneHot, [r, 1, 1, k, b])), 3); // [R, 2, dm, B]
+  const prob = tf.sum(tf.square(branch), [1, 2]); // [R, B]
+  // A zero-probability branch is only reachable by forcing; callers check forced outcomes first.
+  const mem = tf.mul(branch, tf.reshape(tf.rsqrt(tf.maximum(prob, 1e-30)), [r, 1, 1, b]));
+  const [re, im] = tf.split(tf.reshape(mem, [r, 2 * dm, b]), 2, 1);
+  return { probs, oneHot, mem: { re, im }, prob };
+}
+
 /** Encode, evolve, measure (sample or force), collapse. */
 export function sqsStep(x: StepInput): StepOutput {
+  if (x.unitary) return denseStep(x, x.folded ?? foldedUnitary(x.unitary, x.circuit.ioQubits));
   const state = inputState(ioAmplitudes(x.phi), x.mem);
-  const psi = x.unitary ? evolveDense(x.unitary, state) : evolveGates(x.circuit, x.angles as Tensor, state);
+  const psi = evolveGates(x.circuit, x.angles as Tensor, state);
   const probs = outcomeProbabilities(psi, x.circuit.ioQubits);
   const oneHot = x.forced ?? sampleOneHot(probs, x.uniforms as Tensor);
   const { mem, prob } = collapseMemory(psi, oneHot, x.circuit.ioQubits);
-  return { psi, probs, oneHot, mem, prob };
+  return { probs, oneHot, mem, prob };
 }

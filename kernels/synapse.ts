@@ -17,17 +17,38 @@ const denseMatMul: (w: Tensor, x: Tensor) => Tensor = tf.customGrad(((w: Tensor,
 }) as never) as never;
 
 /**
+ * W @ x where x is data (no gradient wanted): the backward pass computes only dW. The dense version
+ * also computes dx = Wᵀ·dy, a matmul as large as the forward one, which is thrown away for inputs.
+ */
+function constantInputMatMul(w: Tensor, x: Tensor): Tensor {
+  const f = tf.customGrad(((wIn: Tensor, save: (t: Tensor[]) => void) => {
+    save([x]);
+    return { value: tf.matMul(wIn, x), gradFunc: (dy: Tensor, saved: Tensor[]) => [matMulNT(dy, saved[0])] };
+  }) as never) as unknown as (w: Tensor) => Tensor;
+  return f(w);
+}
+
+export interface SynapseOptions {
+  /**
+   * The presynaptic spikes are data, not a function of anything being differentiated: skip their
+   * gradient (a tape then sees none flow to them). Only for inputs; hidden spikes carry gradients.
+   */
+  constantInput?: boolean;
+}
+
+/**
  * Currents [H, N, B] from weights W [N, H, P], presynaptic spikes x [P, Nin, B] (Nin = N, or 1 to
  * feed every channel the same input) and an optional bias [N, H, 1].
  */
-export function synapseCurrents(weights: Tensor, pre: Tensor, bias?: Tensor): Tensor {
+export function synapseCurrents(weights: Tensor, pre: Tensor, bias?: Tensor, opts: SynapseOptions = {}): Tensor {
   const [n, h, p] = weights.shape as number[];
   const [pp, nin, b] = pre.shape as number[];
   if (pp !== p) throw new Error(`synapse expects ${p} presynaptic neurons, got ${pp}`);
   if (nin !== n && nin !== 1) throw new Error(`synapse expects 1 or ${n} presynaptic channels, got ${nin}`);
   let z: Tensor;
   if (n === 1) {
-    z = denseMatMul(tf.reshape(weights, [h, p]), tf.reshape(tf.slice(pre, [0, 0, 0], [p, 1, b]), [p, b]));
+    const x = nin === 1 ? tf.reshape(pre, [p, b]) : tf.reshape(tf.slice(pre, [0, 0, 0], [p, 1, b]), [p, b]);
+    z = (opts.constantInput ? constantInputMatMul : denseMatMul)(tf.reshape(weights, [h, p]), x);
     if (bias) z = tf.add(z, tf.reshape(bias, [h, 1]));
     return tf.reshape(z, [h, 1, b]);
   }

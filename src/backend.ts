@@ -4,6 +4,8 @@
  */
 import { SqsnnError } from '../kernels/errors';
 import { tf } from '../kernels/tf';
+import { useFastWasmKernels } from '../kernels/wasm-kernels';
+import { configureSqsStep, tensorflowFusedAllowed } from '../kernels/sqs-step/options';
 
 export class BackendError extends SqsnnError {}
 
@@ -41,7 +43,11 @@ async function activate(name: BackendName, skipped: BackendReport['skipped']): P
         skipped.push({ backend: `tensorflow (${pkg})`, reason: r.reason });
         continue;
       }
-      if (await tf.setBackend('tensorflow')) return { ok: true, pkg };
+      if (await tf.setBackend('tensorflow')) {
+        // tfjs-node keeps tensors in host memory: the fused kernels run there too (not on a GPU build).
+        configureSqsStep({ fusedOnTensorflow: pkg === '@tensorflow/tfjs-node' && tensorflowFusedAllowed() });
+        return { ok: true, pkg };
+      }
       skipped.push({ backend: `tensorflow (${pkg})`, reason: 'backend did not initialise' });
     }
     return { ok: false };
@@ -52,6 +58,7 @@ async function activate(name: BackendName, skipped: BackendReport['skipped']): P
       skipped.push({ backend: 'wasm', reason: r.reason });
       return { ok: false };
     }
+    useFastWasmKernels();
   }
   try {
     if (await tf.setBackend(name)) {

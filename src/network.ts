@@ -35,6 +35,11 @@ export interface ForwardOptions {
   forcedOutput?: Tensor;
   /** Record every layer's spikes per step (rasters). */
   record?: boolean;
+  /**
+   * The inputs are data: no gradient is wanted for them, so the input synapses skip computing one
+   * (a matmul per step as large as the forward one). Leave unset to differentiate through inputs.
+   */
+  constantInputs?: boolean;
 }
 
 export interface ForwardResult {
@@ -116,21 +121,26 @@ export class Network {
   }
 
   /** Currents [H, N, B] into layer `to` from the spikes available at this step. */
-  currentsInto(to: number, outputs: Tensor[], input: Tensor): Tensor {
+  currentsInto(to: number, outputs: Tensor[], input: Tensor, constantInputs = false): Tensor {
     const parts = this.synapses
       .filter((s) => s.to === to)
-      .map((s) => synapseCurrents(s.weight, s.from < 0 ? input : outputs[s.from]));
+      .map((s) => (s.from < 0 ? synapseCurrents(s.weight, input, undefined, { constantInput: constantInputs }) : synapseCurrents(s.weight, outputs[s.from])));
     const bias = this.biases[to];
     const z = addCurrents(parts);
     return bias ? tf.add(z, tf.transpose(bias, [1, 0, 2])) : z;
   }
 
   /**
-   * Run T steps on input spikes [T, P, B]. Call inside tf.tidy (inference) or inside the loss
+   * Run T steps on input spikes [T, P, B] (or T tensors [P, B]). Call inside tf.tidy (inference) or inside the loss
    * function of a gradient tape (training); nothing here disposes intermediate tensors.
    */
-  forward(inputs: Tensor, opts: ForwardOptions): ForwardResult {
-    const [steps, p, b] = inputs.shape as number[];
+  forward(inputs: Tensor | Tensor[], opts: ForwardOptions): ForwardResult {
+    // Per-step inputs may come pre-split ([P, B] each): under a gradient tape every slice of the whole
+    // [T, P, B] input would save (copy) all of it for its backward pass.
+    const split = Array.isArray(inputs);
+    const steps = split ? inputs.length : (inputs.shape[0] as number);
+    if (steps === 0) throw new ConfigError('network forward needs at least one time step');
+    const [p, b] = (split ? inputs[0].shape : inputs.shape.slice(1)) as number[];
     if (p !== this.config.inputs) throw new ConfigError(`network expects ${this.config.inputs} input features, got ${p}`);
     const preps = this.layers.map((l) => l.prepare());
     let states = this.layers.map((l) => l.initialState(b));
@@ -139,11 +149,11 @@ export class Network {
     const record: Tensor[][] | undefined = opts.record ? this.layers.map(() => []) : undefined;
     const last = this.layers.length - 1;
     for (let t = 0; t < steps; t++) {
-      const x = tf.reshape(tf.slice(inputs, [t, 0, 0], [1, p, b]), [p, 1, b]);
+      const x = tf.reshape(split ? inputs[t] : tf.slice(inputs, [t, 0, 0], [1, p, b]), [p, 1, b]);
       const outputs: Tensor[] = [];
       const next = states.slice();
       this.layers.forEach((layer, i) => {
-        const z = this.currentsInto(i, outputs, x);
+        const z = this.currentsInto(i, outputs, x, opts.constantInputs);
         const r =
           i === last && opts.forcedOutput
             ? layer.stepForced(preps[i], states[i], z, tf.squeeze(tf.slice(opts.forcedOutput, [t, 0, 0, 0], [1, -1, -1, -1]), [0]))

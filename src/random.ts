@@ -4,6 +4,7 @@
  */
 import seedrandom from 'seedrandom';
 import { tf, Tensor } from '../kernels/tf';
+import { seededUniform } from '../kernels/uniform';
 
 /** Where a stream stands (seedrandom's ARC4 state: plain JSON), to continue it exactly later. */
 export type RngState = object;
@@ -30,8 +31,9 @@ export class Rng {
   fork(label: string): Rng {
     return new Rng(`${this.seed}/${label}/${this.nextSeed()}`);
   }
+  /** Uniforms in [0, 1): the values of tf.randomUniform(shape, 0, 1, 'float32', nextSeed()), drawn faster. */
   uniform(shape: number[]): Tensor {
-    return tf.randomUniform(shape, 0, 1, 'float32', this.nextSeed());
+    return seededUniform(shape, this.nextSeed());
   }
   normal(shape: number[], std = 1): Tensor {
     return tf.randomNormal(shape, 0, std, 'float32', this.nextSeed());

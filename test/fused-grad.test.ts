@@ -15,6 +15,7 @@ import {
   fusedGradSupported,
   shutdownSqsStepThreads,
   sqsStepOp,
+  sqsStepThreadInfo,
   withSqsStepOptions,
 } from '../kernels/sqs-step';
 import { GATES, GateName } from '../kernels/gates';
@@ -247,6 +248,22 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
       const a = withFused(true, () => gradients(c, fusedFn(c), mode, 3, 'all'));
       const b = withSqsStepOptions({ fusedGrad: true, specialise: false }, () => gradients(c, fusedFn(c), mode, 3, 'all'));
       a.forEach((g, i) => expectRelClose(`generic vs unrolled ${mode} d/d${GRAD_NAMES[i]}`, g, b[i], 1e-5));
+    }
+    disposeCase(c);
+  });
+
+  test('the backward split across two threads (worker pool) equals one thread, bit for bit', () => {
+    const c = makeCase(1, 37, 16, 3, 11);
+    for (const mode of ['sampled', 'forced'] as const) {
+      const one = withSqsStepOptions({ fusedGrad: true, threads: 1 }, () => gradients(c, fusedFn(c), mode, 3, 'all'));
+      const two = withSqsStepOptions({ fusedGrad: true, threads: 2, minWork: 0 }, () => {
+        const g = gradients(c, fusedFn(c), mode, 3, 'all');
+        const info = sqsStepThreadInfo();
+        expect(info.lastError).toBeNull();
+        expect([info.lastJob, info.lastThreadsUsed]).toEqual(['backward', 2]);
+        return g;
+      });
+      one.forEach((g, i) => expect({ grad: GRAD_NAMES[i], same: Array.from(g).every((v, j) => Object.is(v, two[i][j])) }).toEqual({ grad: GRAD_NAMES[i], same: true }));
     }
     disposeCase(c);
   });

@@ -25,7 +25,7 @@ import {
   sqsStepThreadInfo,
   withSqsStepOptions,
 } from '../kernels/sqs-step';
-import { optionsFromEnv, sqsStepOptions } from '../kernels/sqs-step/options';
+import { optionsFromEnv, sqsStepOptions, tensorflowFusedAllowed } from '../kernels/sqs-step/options';
 import { GATES, GateName } from '../kernels/gates';
 import { sqsStep } from '../kernels/statevector';
 import { initBackend } from '../src/backend';
@@ -54,7 +54,10 @@ test('options: the environment is read once, at first use; configureSqsStep chan
     minWork: 100,
     fusedGrad: false,
     specialise: false,
+    fusedOnTensorflow: false, // initBackend turns it on for tfjs-node
   });
+  expect(tensorflowFusedAllowed({})).toBe(true);
+  expect(tensorflowFusedAllowed({ SQSNN_TENSORFLOW_FUSED: '0' })).toBe(false);
   const defaults = optionsFromEnv({ SQSNN_THREADS: 'many', SQSNN_THREAD_MIN_WORK: '-1' });
   expect(defaults.threads).toBeGreaterThanOrEqual(1);
   expect(defaults.minWork).toBe(1 << 19);
@@ -254,7 +257,9 @@ describe.each(['cpu', 'wasm'])('fused SQS step on %s', (backendName) => {
     expect(fusedSupported(64, 'cpu')).toBe(true);
     expect(fusedSupported(128, 'cpu')).toBe(false);
     expect(fusedSupported(4, 'webgl')).toBe(false);
-    expect(fusedSupported(4, 'tensorflow')).toBe(false);
+    // tensorflow only when its tensors live in host memory (tfjs-node; initBackend decides).
+    expect(withSqsStepOptions({ fusedOnTensorflow: false }, () => fusedSupported(4, 'tensorflow'))).toBe(false);
+    expect(withSqsStepOptions({ fusedOnTensorflow: true }, () => fusedSupported(4, 'tensorflow'))).toBe(true);
   });
 
   describe.each([false, true])('threads %s', (threads) => {

@@ -26,6 +26,8 @@ export interface BackwardJob {
   gMemRe: Float32Array;
   gMemIm: Float32Array;
   gPhi: Float32Array;
+  /** Take the unrolled D = 4 loop where it applies (false: the general loop only). */
+  specialise: boolean;
 }
 
 // Scratch, grown on demand (never inside the sample loop).

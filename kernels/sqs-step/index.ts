@@ -3,8 +3,9 @@
  * per-row unitary, outcome probabilities, sample or force, collapse and renormalise the memory) and
  * picks its implementation itself:
  *
- * - no dense unitary (gate-by-gate circuits), a backend other than cpu/wasm, or D > 64
- *     → the composed ops (`sqsStep` of ../statevector), autodiff as usual;
+ * - no dense unitary (gate-by-gate circuits), a backend other than cpu/wasm (and tensorflow on the
+ *   host, option `fusedOnTensorflow`), or D > 64 → the composed ops (`sqsStep` of ../statevector),
+ *   autodiff as usual;
  * - under a gradient tape (tf.grad, variableGrads, …): N = 1 → the fused forward + backward kernels
  *   (unless `fusedGrad` is off); anything else → the composed ops;
  * - no tape → the fused forward kernel (worker threads for large steps).
@@ -31,6 +32,11 @@ export interface SqsStepInput {
   circuit?: Circuit;
   /** Dense per-row unitaries U [R, D, D], U[r, i, j] = ⟨i|V(θ_r)|j⟩, D = 2^(N+M), i = y + 2^N·m. */
   unitary?: Complex;
+  /**
+   * `foldedUnitary(unitary, N)` for the composed path, from a caller that keeps it across steps
+   * (called only when the composed path runs, outside its tidy scope). Else built per step.
+   */
+  folded?: () => Tensor;
   /** Per-occurrence angles [R, G], for the gate-by-gate path when there is no `unitary`. */
   angles?: Tensor;
   /** Memory state [R, 2^M, B]. */
@@ -58,12 +64,14 @@ export type SqsStepPath = 'fused' | 'fused-grad' | 'composed';
 /** Whether the fused kernels run a register of dimension D (or this circuit) on this backend. */
 export function fusedSupported(circuitOrDim: Circuit | number, backendName: string = tf.getBackend()): boolean {
   const d = typeof circuitOrDim === 'number' ? circuitOrDim : circuitOrDim.dim;
-  return Number.isInteger(d) && d >= 2 && d <= SQS_STEP_MAX_DIM && (SQS_STEP_BACKENDS as readonly string[]).includes(backendName);
+  if (!(Number.isInteger(d) && d >= 2 && d <= SQS_STEP_MAX_DIM)) return false;
+  if (backendName === 'tensorflow') return sqsStepOptions().fusedOnTensorflow;
+  return (SQS_STEP_BACKENDS as readonly string[]).includes(backendName);
 }
 
 /**
  * Whether a step of this circuit (or dimensions { n, d }) takes the fused backward under a tape:
- * N = 1, D ≤ 64, backend cpu/wasm, and the `fusedGrad` option on.
+ * N = 1, D ≤ 64, backend cpu/wasm (or host tensorflow), and the `fusedGrad` option on.
  */
 export function fusedGradSupported(what: Circuit | { n: number; d: number }, backendName: string = tf.getBackend()): boolean {
   const n = 'ioQubits' in what ? what.ioQubits : what.n;
@@ -111,13 +119,15 @@ function circuitOf(x: SqsStepInput): Circuit {
   return compileCircuit({ ioQubits: n, memoryQubits: m, layers: [] });
 }
 
-/** The composed ops (any backend, any D, autodiff): `sqsStep` with the same inputs, psi dropped. */
+/** The composed ops (any backend, any D, autodiff): `sqsStep` with the same inputs. */
 export function composedStep(x: SqsStepInput): SqsStepOutput {
   checkOutcomeChoice(x);
+  // Outside the tidy: the caller's cache must outlive this step.
+  const folded = x.unitary && x.folded ? x.folded() : undefined;
   return tf.tidy(() => {
     const [rows, , batch] = x.mem.re.shape as number[];
     const uniforms = x.seed !== undefined ? seededUniforms(x.seed, rows, batch) : x.uniforms;
-    const out = sqsStep({ circuit: circuitOf(x), unitary: x.unitary, angles: x.angles, mem: x.mem, phi: x.phi, uniforms, forced: x.forced });
+    const out = sqsStep({ circuit: circuitOf(x), unitary: x.unitary, folded, angles: x.angles, mem: x.mem, phi: x.phi, uniforms, forced: x.forced });
     return { probs: out.probs, oneHot: out.oneHot, mem: out.mem, prob: out.prob } as any;
   }) as unknown as SqsStepOutput;
 }
@@ -141,7 +151,7 @@ function runFused(kernelName: string, x: SqsStepInput, attrs: Record<string, num
 }
 
 /**
- * One SQS step, `sqsStep` semantics (psi not returned), on the path `sqsStepPath` names: the fused
+ * One SQS step, `sqsStep` semantics, on the path `sqsStepPath` names: the fused
  * forward kernel, the fused forward + backward kernels under a gradient tape, or the composed ops.
  */
 export function sqsStepOp(x: SqsStepInput): SqsStepOutput {

@@ -13,10 +13,10 @@
  * ops: the engine saves the inputs/outputs named in the GradConfig and passes one dy per output (zeros
  * for outputs off the backprop path).
  */
-import { BackwardJob, runBackward } from './backward';
+import { BackwardJob } from './backward';
 import { ForwardJob, streamKeys } from './forward';
 import { sqsStepOptions } from './options';
-import { runForwardJob } from './pool';
+import { runRowJob } from './pool';
 import { tf, Tensor } from '../tf';
 
 export const SQS_STEP_KERNELS = {
@@ -26,8 +26,12 @@ export const SQS_STEP_KERNELS = {
   backward: 'SqsFusedStepGrad',
 } as const;
 
-/** Backends the kernels are registered for (they work on plain typed arrays). */
-export const SQS_STEP_BACKENDS = ['cpu', 'wasm'] as const;
+/**
+ * Backends the kernels are registered for (they work on plain typed arrays). On `tensorflow` they
+ * run only when its tensors live in host memory (option `fusedOnTensorflow`): inputs are read out of
+ * TensorFlow and outputs handed back, a copy each way that a GPU must not pay.
+ */
+export const SQS_STEP_BACKENDS = ['cpu', 'wasm', 'tensorflow'] as const;
 type CpuBackendName = (typeof SQS_STEP_BACKENDS)[number];
 /** Largest register dimension the kernels take (a dense D×D unitary per row). */
 export const SQS_STEP_MAX_DIM = 64;
@@ -56,7 +60,7 @@ function failer(kernelName: string): (msg: string) => never {
   };
 }
 
-/** Float32 output tensors with writable arrays, and a reader of float32 inputs, on a cpu or wasm backend. */
+/** Float32 output tensors with writable arrays, and a reader of float32 inputs, on a cpu, wasm or tensorflow backend. */
 function backendArrays(backendName: CpuBackendName, backendObject: unknown, outShapes: number[][]) {
   const backend = backendObject as any;
   if (backendName === 'wasm') {
@@ -66,11 +70,14 @@ function backendArrays(backendName: CpuBackendName, backendObject: unknown, outS
     return { outInfos, outArrays, read: (t: Info): Float32Array => backend.typedArrayFromHeap(t) };
   }
   const outArrays = outShapes.map((s) => new Float32Array(size(s)));
-  const outInfos: Info[] = outShapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outArrays[i]));
+  const outInfos: Info[] =
+    backendName === 'tensorflow'
+      ? outShapes.map((s, i) => ({ dataId: backend.write(outArrays[i], s, 'float32'), shape: s, dtype: 'float32' }))
+      : outShapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outArrays[i]));
   return { outInfos, outArrays, read: (t: Info): Float32Array => backend.readSync(t.dataId) as Float32Array };
 }
 
-/** Registers one kernel for both CPU backends (kept if already registered). */
+/** Registers one kernel for every host-memory backend (kept if already registered). */
 function registerOnCpuBackends(kernelName: string, make: (backendName: CpuBackendName) => KernelImpl): void {
   for (const backendName of SQS_STEP_BACKENDS)
     if (!tf.getKernel(kernelName, backendName))
@@ -116,7 +123,7 @@ function forwardKernel(backendName: CpuBackendName, kernelName: string = SQS_STE
       probs: o[0], oneHot: o[1], outRe: o[2], outIm: o[3], prob: o[4],
       specialise: sqsStepOptions().specialise,
     };
-    runForwardJob(job, rows);
+    runRowJob('forward', job, rows);
     return outInfos;
   };
 }
@@ -152,8 +159,9 @@ function backwardKernel(backendName: CpuBackendName): KernelImpl {
       uRe: read(uRe), uIm: read(uIm), memRe: read(memRe), memIm: read(memIm), phi: read(phi), outcome: read(outcome),
       dProbs: read(dProbs), dMemRe: read(dMemRe), dMemIm: read(dMemIm), dProb: read(dProb),
       gURe: outArrays[0], gUIm: outArrays[1], gMemRe: outArrays[2], gMemIm: outArrays[3], gPhi: outArrays[4],
+      specialise: sqsStepOptions().specialise,
     };
-    runBackward(job, 0, rows, sqsStepOptions().specialise);
+    runRowJob('backward', job, rows);
     return outInfos;
   };
 }

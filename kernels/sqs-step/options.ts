@@ -6,6 +6,7 @@
  *   SQSNN_THREAD_MIN_WORK   work (rows × samples × (D² + 16)) before rows go to workers; default 2^19
  *   SQSNN_FUSED_GRAD=0      under a gradient tape, run the composed ops instead of the fused backward
  *   SQSNN_GENERIC_LOOPS=1   run the general loops only (no N = 1 / M = 1 specialisations), to measure them
+ *   SQSNN_TENSORFLOW_FUSED=0  keep the composed ops on a CPU-only tensorflow backend (see `fusedOnTensorflow`)
  */
 import * as os from 'os';
 
@@ -18,6 +19,12 @@ export interface SqsStepOptions {
   fusedGrad: boolean;
   /** Use the unrolled loops for N = 1 (forward) and D = 4 (forward, backward); false = general loops only. */
   specialise: boolean;
+  /**
+   * Run the fused kernels on the `tensorflow` backend too. Only right when its tensors live in host
+   * memory (tfjs-node, not tfjs-node-gpu): `initBackend` turns it on for tfjs-node unless
+   * SQSNN_TENSORFLOW_FUSED=0. Off by default, so a GPU (or a backend set up by hand) runs the composed ops.
+   */
+  fusedOnTensorflow: boolean;
 }
 
 const MAX_THREADS = 16;
@@ -44,7 +51,12 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): SqsStepOpt
   }
   const w = env.SQSNN_THREAD_MIN_WORK;
   const minWork = w !== undefined && w.trim() !== '' && Number(w) >= 0 ? Number(w) : DEFAULT_MIN_WORK;
-  return { threads, minWork, fusedGrad: !isOff(env.SQSNN_FUSED_GRAD), specialise: env.SQSNN_GENERIC_LOOPS !== '1' };
+  return { threads, minWork, fusedGrad: !isOff(env.SQSNN_FUSED_GRAD), specialise: env.SQSNN_GENERIC_LOOPS !== '1', fusedOnTensorflow: false };
+}
+
+/** Whether the environment lets `initBackend` run the fused kernels on a host-memory tensorflow backend. */
+export function tensorflowFusedAllowed(env: NodeJS.ProcessEnv = process.env): boolean {
+  return !isOff(env.SQSNN_TENSORFLOW_FUSED);
 }
 
 let current: SqsStepOptions | null = null;

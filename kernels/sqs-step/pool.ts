@@ -1,7 +1,8 @@
 /**
- * The shared-memory worker pool of the forward kernel. Rows (neurons) are independent: the pool
- * splits them between the main thread and worker threads (SharedArrayBuffer hand-off; the main thread
- * blocks with `Atomics.wait`) when a step is large enough; the split never changes a result.
+ * The shared-memory worker pool of the forward and backward kernels (the row jobs of ./jobs.ts).
+ * Rows (neurons) are independent: the pool splits them between the main thread and worker threads
+ * (SharedArrayBuffer hand-off; the main thread blocks with `Atomics.wait`) when a step is large
+ * enough; the split never changes a result.
  *
  * Workers are started from the worker file (./worker.ts, compiled to worker.js beside this one).
  * When this module runs from TypeScript sources (ts-jest, ts-node: there is no worker.js), the worker
@@ -12,15 +13,10 @@
  */
 import * as path from 'path';
 import { Worker } from 'worker_threads';
-import { ForwardJob, runForward } from './forward';
+import { ROW_JOBS, RowJobKind, RowJobName, RowJobOf } from './jobs';
 import { sqsStepOptions } from './options';
 import type { WorkerMessage, WorkerSetup } from './worker';
 
-/** The job arrays, in the order they are laid out in the shared buffer. */
-const ARRAY_NAMES = ['uRe', 'uIm', 'memRe', 'memIm', 'phi', 'uni', 'forced', 'probs', 'oneHot', 'outRe', 'outIm', 'prob'] as const;
-type ArrayName = (typeof ARRAY_NAMES)[number];
-const INPUT_NAMES: ArrayName[] = ['uRe', 'uIm', 'memRe', 'memIm', 'phi', 'uni', 'forced'];
-const OUTPUT_NAMES: ArrayName[] = ['probs', 'oneHot', 'outRe', 'outIm', 'prob'];
 /** Most chunks one job's worker range is cut into. */
 const MAX_CHUNKS = 256;
 const READY_TIMEOUT_MS = 20000;
@@ -65,6 +61,7 @@ let slots: Slot[] = [];
 let poolBroken = false;
 let lastThreadError: string | null = null;
 let lastThreadsUsed = 1;
+let lastJob: RowJobName | null = null;
 /** Shared job buffer (grown on demand) and chunk control, common to all workers. */
 let shared: { sab: SharedArrayBuffer; f32: Float32Array } | null = null;
 const jobCtrl = new Int32Array(new SharedArrayBuffer(4 * (2 + MAX_CHUNKS)));
@@ -83,7 +80,7 @@ function getSlots(wanted: number): Slot[] {
     const ctrl = new Int32Array(new SharedArrayBuffer(8));
     let worker: Worker;
     try {
-      worker = startWorker({ ctrl: ctrl.buffer as SharedArrayBuffer, jobCtrl: jobCtrl.buffer as SharedArrayBuffer, names: ARRAY_NAMES });
+      worker = startWorker({ ctrl: ctrl.buffer as SharedArrayBuffer, jobCtrl: jobCtrl.buffer as SharedArrayBuffer });
     } catch (e) {
       markBroken(`worker could not start: ${(e as Error).message}`);
       return [];
@@ -116,11 +113,12 @@ export interface SqsStepThreadInfo {
   /** Threads the kernel would use for a large step. */
   threads: number;
   workersAlive: number;
-  /** Threads used by the last kernel call. */
+  /** Threads used by the last kernel call, and which job it was. */
   lastThreadsUsed: number;
+  lastJob: RowJobName | null;
   minWork: number;
-  /** Share of rows the main thread takes before claiming chunks of the workers' rows. */
-  mainShare: number;
+  /** Share of rows the main thread takes before claiming chunks of the workers' rows, per job. */
+  mainShare: Record<RowJobName, number>;
   broken: boolean;
   lastError: string | null;
 }
@@ -131,30 +129,11 @@ export function sqsStepThreadInfo(): SqsStepThreadInfo {
     threads: poolBroken ? 1 : options.threads,
     workersAlive: slots.length,
     lastThreadsUsed,
+    lastJob,
     minWork: options.minWork,
-    mainShare,
+    mainShare: { ...mainShare },
     broken: poolBroken,
     lastError: lastThreadError,
-  };
-}
-
-/** Per-row element counts of each job array. */
-function rowSizes(n: number, dm: number, b: number, mode: number): Record<ArrayName, number> {
-  const k = 1 << n;
-  const d = k * dm;
-  return {
-    uRe: d * d,
-    uIm: d * d,
-    memRe: dm * b,
-    memIm: dm * b,
-    phi: n * b,
-    uni: mode === 0 ? b : 0,
-    forced: mode === 2 ? k * b : 0,
-    probs: k * b,
-    oneHot: mode === 2 ? 0 : k * b,
-    outRe: dm * b,
-    outIm: dm * b,
-    prob: b,
   };
 }
 
@@ -164,33 +143,35 @@ function rowSizes(n: number, dm: number, b: number, mode: number): Record<ArrayN
  * equal share; adapted so that it claims about one chunk of the workers' rows per step.
  * (Rows are independent: the split never changes a result.)
  */
-let mainShare = 0.4;
+const mainShare: Record<RowJobName, number> = { forward: 0.4, backward: 0.4 };
 
-/** Runs the forward job on all rows, splitting them across threads when worth it. */
-export function runForwardJob(job: ForwardJob, rows: number): void {
-  const d = (1 << job.n) * job.dm;
-  const work = rows * job.b * (d * d + 16);
+/** Runs a row job (forward or backward) on all rows, splitting them across threads when worth it. */
+export function runRowJob<K extends RowJobName>(name: K, job: RowJobOf<K>, rows: number): void {
+  const kind = ROW_JOBS[name] as unknown as RowJobKind<RowJobOf<K>>;
+  lastJob = name;
+  const arrays = job as unknown as Record<string, Float32Array>;
+  const work = rows * kind.workPerRow(job);
   const options = sqsStepOptions();
   const threads = Math.min(options.threads, rows);
   const pool = threads > 1 && work >= options.minWork ? getSlots(threads - 1) : [];
   if (pool.length === 0) {
     lastThreadsUsed = 1;
-    runForward({ ...job, r0: 0, r1: rows });
+    kind.run(job, 0, rows);
     return;
   }
   const nw = pool.length;
-  const mainRows = Math.max(0, Math.min(rows - 1, Math.round(rows * Math.min(mainShare, 1 / (nw + 1)))));
+  const mainRows = Math.max(0, Math.min(rows - 1, Math.round(rows * Math.min(mainShare[name], 1 / (nw + 1)))));
   const wRows = rows - mainRows;
   const chunkRows = Math.max(1, Math.ceil(wRows / Math.min(MAX_CHUNKS, 12 * (nw + 1))));
   const nChunks = Math.ceil(wRows / chunkRows);
-  const per = rowSizes(job.n, job.dm, job.b, job.mode);
+  const per = kind.rowSizes(job);
 
   // Lay out copies of the workers' rows in the shared buffer.
   const offsets: number[] = [];
   const lengths: number[] = [];
   let total = 0;
-  for (const name of ARRAY_NAMES) {
-    const len = per[name] * wRows;
+  for (const a of kind.arrays) {
+    const len = per[a] * wRows;
     offsets.push(total);
     lengths.push(len);
     total += len + ((16 - (len % 16)) % 16); // 64-byte aligned views
@@ -200,28 +181,31 @@ export function runForwardJob(job: ForwardJob, rows: number): void {
     shared = { sab, f32: new Float32Array(sab) };
   }
   const f32 = shared.f32;
-  ARRAY_NAMES.forEach((name, i) => {
-    if (INPUT_NAMES.includes(name) && lengths[i] > 0) f32.set(job[name].subarray(mainRows * per[name], rows * per[name]), offsets[i]);
+  kind.arrays.forEach((a, i) => {
+    if (kind.inputs.includes(a) && lengths[i] > 0) f32.set(arrays[a].subarray(mainRows * per[a], rows * per[a]), offsets[i]);
   });
   jobCtrl.fill(0, 0, 2 + nChunks);
-  const dims: WorkerMessage['dims'] = { n: job.n, dm: job.dm, b: job.b, rowBase: job.rowBase + mainRows, mode: job.mode, k1: job.k1, k2: job.k2, specialise: job.specialise };
+  // Everything but the arrays; a seeded forward's draws are indexed by global row.
+  const dims: Record<string, number | boolean> = {};
+  for (const [k, v] of Object.entries(job)) if (!(v instanceof Float32Array)) dims[k] = v as number | boolean;
+  if ('rowBase' in dims) dims.rowBase = (dims.rowBase as number) + mainRows;
   for (const slot of pool) {
     Atomics.store(slot.ctrl, 0, 0);
     const sab = slot.sent === shared.sab ? null : shared.sab;
-    const message: WorkerMessage = { sab, dims, offsets, lengths, rows: wRows, chunkRows, nChunks };
+    const message: WorkerMessage = { kind: name, sab, dims, offsets, lengths, rows: wRows, chunkRows, nChunks };
     slot.worker.postMessage(message);
     slot.sent = shared.sab;
   }
 
   // Own rows, then chunks of the workers' rows that no worker has claimed yet.
   const t0 = performance.now();
-  runForward({ ...job, r0: 0, r1: mainRows });
+  kind.run(job, 0, mainRows);
   const msPerRow = mainRows > 0 ? (performance.now() - t0) / mainRows : 0;
   let stolen = 0;
   for (;;) {
     const c = Atomics.add(jobCtrl, 0, 1);
     if (c >= nChunks) break;
-    runForward({ ...job, r0: mainRows + c * chunkRows, r1: mainRows + Math.min(wRows, (c + 1) * chunkRows) });
+    kind.run(job, mainRows + c * chunkRows, mainRows + Math.min(wRows, (c + 1) * chunkRows));
     Atomics.store(jobCtrl, 2 + c, 2);
     stolen++;
   }
@@ -256,17 +240,17 @@ export function runForwardJob(job: ForwardJob, rows: number): void {
     const lr1 = Math.min(wRows, lr0 + chunkRows);
     const owner = Atomics.load(jobCtrl, 2 + c);
     if (owner === 1) {
-      ARRAY_NAMES.forEach((name, i) => {
-        if (!OUTPUT_NAMES.includes(name) || lengths[i] === 0) return;
-        const p = per[name];
-        job[name].set(f32.subarray(offsets[i] + lr0 * p, offsets[i] + lr1 * p), (mainRows + lr0) * p);
+      kind.arrays.forEach((a, i) => {
+        if (!kind.outputs.includes(a) || lengths[i] === 0) return;
+        const p = per[a];
+        arrays[a].set(f32.subarray(offsets[i] + lr0 * p, offsets[i] + lr1 * p), (mainRows + lr0) * p);
       });
-    } else if (owner !== 2) runForward({ ...job, r0: mainRows + lr0, r1: mainRows + lr1 });
+    } else if (owner !== 2) kind.run(job, mainRows + lr0, mainRows + lr1);
   }
   lastThreadsUsed = nw + 1;
   if (nw === 1 && !broken) {
     // Aim at claiming about one chunk: more means the main share was too small, none too large.
-    if (stolen > 1) mainShare = Math.min(0.5, mainShare + (0.5 * (stolen - 1) * chunkRows) / rows);
-    else if (stolen === 0) mainShare = Math.max(0.1, mainShare - 0.01);
+    if (stolen > 1) mainShare[name] = Math.min(0.5, mainShare[name] + (0.5 * (stolen - 1) * chunkRows) / rows);
+    else if (stolen === 0) mainShare[name] = Math.max(0.1, mainShare[name] - 0.01);
   }
 }

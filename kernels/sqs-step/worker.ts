@@ -1,6 +1,6 @@
 /**
- * A worker thread of the forward pool (./pool.ts). It runs the same compute module as the main
- * thread (./forward.ts), loaded as a file, never rebuilt from source text.
+ * A worker thread of the pool (./pool.ts). It runs the same compute modules as the main thread
+ * (the row jobs of ./jobs.ts: forward and backward), loaded as files, never rebuilt from source text.
  *
  * A job names arrays in the shared buffer (copies of the rows handed to the workers); workers, and the
  * main thread once its own rows are done, claim chunks of those rows from a shared counter
@@ -9,14 +9,16 @@
  * 2 failed) with Atomics.notify; `ctrl[1] = 1` once it is ready.
  */
 import { parentPort, workerData } from 'worker_threads';
-import { ForwardJob, runForward } from './forward';
+import { ROW_JOBS, RowJobKind, RowJobName } from './jobs';
 
 /** What the pool sends for each step. */
 export interface WorkerMessage {
+  kind: RowJobName;
   /** The shared buffer, when it is new to this worker (else null: the one sent before). */
   sab: SharedArrayBuffer | null;
-  dims: Pick<ForwardJob, 'n' | 'dm' | 'b' | 'rowBase' | 'mode' | 'k1' | 'k2' | 'specialise'>;
-  /** Offset and length (float32 elements) of each job array in the shared buffer, in `names` order. */
+  /** The job's plain fields (dimensions, mode, keys, flags). */
+  dims: Record<string, number | boolean>;
+  /** Offset and length (float32 elements) of each job array in the shared buffer, in the kind's order. */
   offsets: number[];
   lengths: number[];
   rows: number;
@@ -28,7 +30,6 @@ export interface WorkerMessage {
 export interface WorkerSetup {
   ctrl: SharedArrayBuffer;
   jobCtrl: SharedArrayBuffer;
-  names: readonly string[];
 }
 
 function serve(setup: WorkerSetup): void {
@@ -41,14 +42,14 @@ function serve(setup: WorkerSetup): void {
     let status = 1;
     try {
       if (m.sab) sab = m.sab;
-      const job = { ...m.dims, r0: 0, r1: 0 } as unknown as Record<string, unknown> & ForwardJob;
-      for (let i = 0; i < setup.names.length; i++) job[setup.names[i]] = new Float32Array(sab as SharedArrayBuffer, m.offsets[i] * 4, m.lengths[i]);
+      const kind = ROW_JOBS[m.kind] as unknown as RowJobKind<Record<string, unknown>>;
+      const job: Record<string, unknown> = { ...m.dims };
+      kind.arrays.forEach((a, i) => (job[a] = new Float32Array(sab as SharedArrayBuffer, m.offsets[i] * 4, m.lengths[i])));
       for (;;) {
         const c = Atomics.add(jobCtrl, 0, 1);
         if (c >= m.nChunks) break;
-        job.r0 = c * m.chunkRows;
-        job.r1 = Math.min(m.rows, job.r0 + m.chunkRows);
-        runForward(job);
+        const r0 = c * m.chunkRows;
+        kind.run(job, r0, Math.min(m.rows, r0 + m.chunkRows));
         Atomics.store(jobCtrl, 2 + c, 1);
       }
     } catch {

@@ -37,12 +37,17 @@ export function bpttGradients(
   const names = Object.keys(named);
   const steps = inputs.shape[0] as number;
   let predictions: Tensor | null = null;
+  // Split before the tape: a slice taped inside would save a copy of the whole input per step.
+  // (tf.slice, not tf.unstack: wasm's Unpack calls its own Slice, which copies the whole input per step.)
+  const [, p, b] = inputs.shape as number[];
+  const perStep = tf.tidy(() => Array.from({ length: steps }, (_, t) => tf.reshape(tf.slice(inputs, [t, 0, 0], [1, p, b]), [p, b])));
   const { value, grads } = tf.variableGrads(() => {
-    const r = net.forward(inputs, { ctx: { rng, train: true, surrogate: opts.surrogate } });
+    const r = net.forward(perStep, { ctx: { rng, train: true, surrogate: opts.surrogate }, constantInputs: true });
     predictions = tf.keep(predict(r.counts, r.probSum, steps));
     return countLoss(r.counts, labels, steps, opts.logitScale ?? 1) as tf.Scalar;
   }, Object.values(named));
   const byName: Record<string, Tensor> = {};
+  perStep.forEach((x) => x.dispose());
   for (const k of names) if (grads[named[k].name]) byName[k] = grads[named[k].name];
   return { loss: value, grads: byName, predictions: predictions as unknown as Tensor };
 }

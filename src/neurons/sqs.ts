@@ -11,6 +11,7 @@ import { sqsStepOp } from '../../kernels/sqs-step';
 import { SQS_ELIGIBILITY_KERNEL, eligibilityKernelApplies, registerEligibilityKernel } from '../../kernels/sqs-eligibility';
 import {
   encodingAngles,
+  foldedUnitary,
   initialMemory,
   oneHotFromBits,
   perQubit,
@@ -53,6 +54,8 @@ export interface SqsPrep {
   /** Per-occurrence angles [H, G]. */
   angles: Tensor;
   unitary?: Complex;
+  /** The unitary in the composed dense step's form (`foldedUnitary`), built on first use, once per batch. */
+  folded?: () => Tensor;
   /** For the local rule: the circuits every eligibility runs besides the step itself (see LocalShifts). */
   shifts?: LocalShifts;
 }
@@ -68,6 +71,8 @@ export interface LocalShifts {
   /** Angles [(1 + C)·H, G] of every row, and their unitaries on the dense path. */
   angles: Tensor;
   unitary?: Complex;
+  /** `unitary` in the composed dense step's form, built on first use. */
+  folded?: () => Tensor;
   /** Encoding-angle offsets [1 + C, 1, N, 1]: zero for the step and the shifted circuits, ±π/2 on one IO qubit after them. */
   phiOffsets: Tensor;
   /**
@@ -108,6 +113,7 @@ function localShifts(circuit: Circuit, angles: Tensor, dense: boolean, twoTermOn
     table,
     angles: tf.concat([own, repeatRows(angles, 2 * n)], 0),
     unitary,
+    folded: unitary && lazyFolded(unitary, n),
     phiOffsets: tf.tensor4d(offsets, [1 + copies, 1, n, 1]),
     coeffs: tf.tensor2d(coeffs, [k + n, copies]),
   };
@@ -115,6 +121,12 @@ function localShifts(circuit: Circuit, angles: Tensor, dense: boolean, twoTermOn
 
 function ccat(parts: Complex[]): Complex {
   return { re: tf.concat(parts.map((c) => c.re), 0), im: tf.concat(parts.map((c) => c.im), 0) };
+}
+
+/** `foldedUnitary(unitary, n)` on first call, then the same tensor. */
+function lazyFolded(unitary: Complex, ioQubits: number): () => Tensor {
+  let folded: Tensor | undefined;
+  return () => (folded ??= foldedUnitary(unitary, ioQubits));
 }
 
 /** Eligibility of an SQS layer, with the raw encoding-angle derivative kept for `neuron-grad`. */
@@ -164,12 +176,16 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   prepare(opts: { local?: boolean; twoTermOnly?: boolean } = {}): SqsPrep {
     const angles = occurrenceAngles(this.circuit, this.theta);
+    const n = this.circuit.ioQubits;
     if (opts.local) {
       const shifts = localShifts(this.circuit, angles, this.dense, Boolean(opts.twoTermOnly));
       const d = this.circuit.dim;
-      return { angles, unitary: shifts.unitary && cslice(shifts.unitary, [0, 0, 0], [this.size, d, d]), shifts };
+      const unitary = shifts.unitary && cslice(shifts.unitary, [0, 0, 0], [this.size, d, d]);
+      return { angles, ...(unitary ? { unitary, folded: lazyFolded(unitary, n) } : {}), shifts };
     }
-    return this.dense ? { angles, unitary: circuitUnitary(this.circuit, angles) } : { angles };
+    if (!this.dense) return { angles };
+    const unitary = circuitUnitary(this.circuit, angles);
+    return { angles, unitary, folded: lazyFolded(unitary, n) };
   }
 
   /**
@@ -196,7 +212,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
     const memAll = crepeatRows(state.mem, 1 + copies);
     const forced = spikes ? oneHotFromBits(spikes) : null;
     const outcome = forced ? { forced: repeatRows(forced, 1 + copies) } : { uniforms: tf.concat([ctx.rng.uniform([h, b]), tf.zeros([copies * h, b])], 0) };
-    const all = this.evaluate(shifts.unitary, shifts.angles, memAll, phiAll, outcome);
+    const all = this.evaluate(shifts.unitary, shifts.angles, memAll, phiAll, outcome, shifts.folded);
     const outcomes = 2 ** n;
     const dm = state.mem.re.shape[1] as number;
     const ownRows = <T extends Tensor>(t: T, width: number) => tf.slice(t, [0, 0, 0], [h, width, b]);
@@ -245,7 +261,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
   }
 
   /**
-   * `eligibility` as one kernel (cpu/wasm, dense unitaries, exact probabilities): the same numbers
+   * `eligibility` as one kernel (host-memory backends, dense unitaries, exact probabilities): the same numbers
    * and the same random draws as the composed ops above, in one launch instead of some thirty.
    */
   private fusedEligibility(prep: SqsPrep, shifts: LocalShifts, state: SqsState, currents: Tensor, spikes: Tensor | null, ctx: StepContext, opts: LocalOptions): SqsEligibility {
@@ -306,12 +322,12 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   /** One step from currents, sampling (uniforms) or forced (one-hot outcomes). */
   private run(prep: SqsPrep, mem: Complex, currents: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }) {
-    return this.evaluate(prep.unitary, prep.angles, mem, encodingAngles(currents), outcome);
+    return this.evaluate(prep.unitary, prep.angles, mem, encodingAngles(currents), outcome, prep.folded);
   }
 
   /** The SQS-step op picks the fused kernels or the composed ops (by tape, backend and size). */
-  private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }) {
-    return sqsStepOp({ circuit: this.circuit, unitary, angles, mem, phi, ...outcome });
+  private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }, folded?: () => Tensor) {
+    return sqsStepOp({ circuit: this.circuit, unitary, folded, angles, mem, phi, ...outcome });
   }
 
   step(prep: SqsPrep, state: SqsState, currents: Tensor, ctx: StepContext): StepResult<SqsState> {

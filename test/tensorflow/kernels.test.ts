@@ -1,8 +1,9 @@
 /**
- * On tensorflow, every neuron step runs the composed tfjs ops (what a GPU runs). They agree with the
- * float64 reference, and with the fused step kernel of the wasm backend fed the same inputs.
+ * On tensorflow a neuron step runs the composed tfjs ops (what a GPU runs) or, with tfjs-node's host
+ * memory, the fused kernels (option fusedOnTensorflow). Both agree with the float64 reference, and with
+ * the fused step kernel of the wasm backend fed the same inputs.
  */
-import { composedStep, sqsStepOp } from '../../kernels/sqs-step';
+import { composedStep, configureSqsStep, sqsStepOp, sqsStepPath, withSqsStepOptions } from '../../kernels/sqs-step';
 import { tf } from '../../kernels/tf';
 import { SqsLayer } from '../../src/neurons/sqs';
 import { pickLikely, randomCurrents, randomSpec, randomThetas, rng } from '../reference/bridge';
@@ -12,7 +13,8 @@ import { onBackend, useTensorflow } from './helpers';
 
 beforeAll(useTensorflow);
 
-test('statevector trajectories on tensorflow equal the float64 reference (dense and gate paths, forced and sampled)', async () => {
+test.each([false, true])('statevector trajectories on tensorflow equal the float64 reference (dense and gate paths, forced and sampled), host kernels %s', async (fusedOnTensorflow) => {
+  const saved = configureSqsStep({ fusedOnTensorflow });
   const r = rng(1212);
   for (const [n, nm] of [[1, 1], [1, 3], [2, 2], [3, 1]]) {
     const spec = randomSpec(r, n, nm);
@@ -35,6 +37,7 @@ test('statevector trajectories on tensorflow equal the float64 reference (dense 
       }
     }
   }
+  configureSqsStep(saved);
 });
 
 /** One step of `rows` neurons × `batch` samples from fixed random inputs; plain arrays out. */
@@ -76,4 +79,21 @@ test('composed step on tensorflow equals the fused kernel on wasm, sampled (same
       expect(composed.oneHot).toEqual(fused.oneHot);
     }
   expect(tf.getBackend()).toBe('tensorflow');
+});
+
+test('host kernels on tensorflow (tfjs-node) equal the fused kernel on wasm; the option switches the path', async () => {
+  for (const [n, m] of [[1, 1], [1, 2], [2, 1], [1, 5]])
+    for (const outcome of ['seed', 'forced'] as const) {
+      const wasm = await onBackend('wasm', () => stepArrays(n, m, 'fused', outcome));
+      // (The inputs, e.g. the unitaries built from θ, differ by float32 rounding between the backends.)
+      const host = await withSqsStepOptions({ fusedOnTensorflow: true }, () => onBackend('tensorflow', () => stepArrays(n, m, 'fused', outcome)));
+      const worst = Math.max(...(['probs', 'memRe', 'memIm', 'prob'] as const).map((k) => Math.max(...wasm[k].map((v, i) => Math.abs(v - host[k][i])))));
+      expect({ n, m, outcome, worst: worst < 2e-5 ? 'ok' : worst }).toEqual({ n, m, outcome, worst: 'ok' });
+      expect(host.oneHot).toEqual(wasm.oneHot);
+    }
+  await onBackend('tensorflow', () => {
+    const probe = { unitary: { re: tf.zeros([2, 4, 4]), im: tf.zeros([2, 4, 4]) }, mem: { re: tf.zeros([2, 2, 3]), im: tf.zeros([2, 2, 3]) }, phi: tf.zeros([2, 1, 3]), seed: 1 };
+    expect(withSqsStepOptions({ fusedOnTensorflow: true }, () => sqsStepPath(probe))).toBe('fused');
+    expect(withSqsStepOptions({ fusedOnTensorflow: false }, () => sqsStepPath(probe))).toBe('composed');
+  });
 });
