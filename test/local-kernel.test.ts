@@ -164,11 +164,12 @@ for (const backend of ['cpu', 'wasm']) {
       };
       const fused = await perStep(true);
       const composed = await perStep(false);
-      // Two layers: per step each runs its eligibility; the output layer also gets the hidden spikes.
-      // Measured: 14 on the kernel, 81 on the composed ops (with the fused SQS step inside).
-      expect(fused.launches).toBeLessThanOrEqual(20);
-      expect(composed.launches).toBeLessThanOrEqual(100);
-      expect(fused.launches).toBeLessThan(composed.launches / 3);
+      // Two layers: per step each runs its eligibility; the output layer also gets the hidden spikes;
+      // each synapse's update is one product per step. Measured: 29 on the kernel, 96 on the composed
+      // ops (with the fused SQS step inside).
+      expect(fused.launches).toBeLessThanOrEqual(35);
+      expect(composed.launches).toBeLessThanOrEqual(110);
+      expect(fused.launches).toBeLessThan(composed.launches / 2.5);
       // One read per batch, whatever T.
       expect(fused.syncs).toEqual([1, 1]);
       expect(composed.syncs).toEqual([1, 1]);

@@ -127,22 +127,25 @@ function flipSignal(
 }
 
 /**
- * Σ_t Σ_b e[h, n, t·B + b]·x[p, n, t·B + b] → [N, H, P], the weight update of one synapse over all
- * steps, from eligibilities e [H, N, T·B] and presynaptic spikes x [P, N or 1, T·B]: one product
- * per step, then their sum, the same float operations in the same order as adding each step's
- * product in turn (one product over T·B, or a batched one, would round differently).
+ * Σ_t Σ_b e[h, n, t·B + b]·x_t[b, p] → [N, H, P], the weight update of one synapse over all steps,
+ * from eligibilities e [H, N, T·B] and presynaptic spikes by step xt [T, N or 1, B, P] (see
+ * `spikesByStep`): one product per step, then their sum, the same float operations in the same
+ * order as adding each step's product in turn (one product over T·B, or a batched one, would
+ * round differently).
  */
-function outerOverSteps(e: Tensor, pre: Tensor, steps: number): Tensor {
+function outerOverSteps(e: Tensor, xt: Tensor, steps: number): Tensor {
   const [h, n, tb] = e.shape as number[];
-  const [p, nin] = pre.shape as number[];
-  const b = tb / steps;
-  const et = tf.transpose(tf.reshape(e, [h, n, steps, b]), [2, 1, 0, 3]); // [T, N, H, B]
-  let xt = tf.transpose(tf.reshape(pre, [p, nin, steps, b]), [2, 1, 3, 0]); // [T, N or 1, B, P]
+  const et = tf.transpose(tf.reshape(e, [h, n, steps, tb / steps]), [2, 1, 0, 3]); // [T, N, H, B]
   // tfjs's batched matMul broadcasts a flattened batch (index i mod T·N_in), not an inner axis: tile.
-  if (nin !== n) xt = tf.tile(xt, [1, n, 1, 1]);
-  // One product per step (a batched product over steps blocks its sums over B differently on wasm).
-  const xs = tf.unstack(xt);
-  return tf.addN(tf.unstack(et).map((e1, t) => tf.matMul(e1, xs[t])));
+  const x = xt.shape[1] !== n ? tf.tile(xt, [1, n, 1, 1]) : xt;
+  // Steps by tf.slice, not tf.unstack: wasm's Unpack copies its whole input once per step.
+  const at = (y: Tensor, t: number) => tf.reshape(tf.slice(y, [t, 0, 0, 0], [1, -1, -1, -1]), y.shape.slice(1) as number[]);
+  return tf.addN(Array.from({ length: steps }, (_, t) => tf.matMul(at(et, t), at(x, t))));
+}
+
+/** Spikes [P, N, B] of each step → [T, N, B, P], the layout `outerOverSteps` takes. */
+function spikesByStep(spikes: Tensor[]): Tensor {
+  return tf.transpose(tf.stack(spikes), [0, 2, 3, 1]);
 }
 
 /** Σ over steps and samples of x [A, C, T·B] → [A, C]: per step first, then over steps (as a step-by-step sum adds them). */
@@ -172,6 +175,8 @@ function inputCurrents(w: Tensor, x: Tensor): Tensor {
 class StepCurrents {
   /** Input spikes [P, 1, T·B] (column t·B + b). */
   readonly inputAll: Tensor;
+  /** Input spikes by step [T, 1, B, P] (for the weight updates), made on first use. */
+  private inputSteps: Tensor | null = null;
   private readonly batch: number;
   private readonly fromInput = new Map<Synapse, Tensor>();
   private readonly whole: (Tensor | null)[];
@@ -189,6 +194,15 @@ class StepCurrents {
       if (into.some((s) => s.from >= 0)) return null;
       return this.withBias(i, into.map((s) => this.fromInput.get(s) as Tensor));
     });
+  }
+
+  /** The input spikes laid out [T, 1, B, P], for `outerOverSteps`. */
+  inputByStep(): Tensor {
+    if (!this.inputSteps) {
+      const [p, , tb] = this.inputAll.shape as number[];
+      this.inputSteps = tf.transpose(tf.reshape(this.inputAll, [p, 1, tb / this.batch, this.batch]), [2, 1, 3, 0]);
+    }
+    return this.inputSteps;
   }
 
   /** Input spikes [P, 1, B] of step t. */
@@ -354,7 +368,7 @@ export class LocalRule implements LearningRule {
       const ez = scaled(tf.concat(k.current, 2)); // [H, N, T·B]
       if (net.biases[i]) add(`layer.${i}.bias`, tf.expandDims(tf.transpose(sumOverSteps(ez, steps)), 2));
       for (const s of net.synapses.filter((q) => q.to === i))
-        add(`synapse.${s.from}.${s.to}.weight`, outerOverSteps(ez, s.from < 0 ? currents.inputAll : tf.concat(kept[s.from].spikes, 2), steps));
+        add(`synapse.${s.from}.${s.to}.weight`, outerOverSteps(ez, s.from < 0 ? currents.inputByStep() : spikesByStep(kept[s.from].spikes), steps));
     });
     const lossPerSample = tf.neg(tf.div(tf.sum(lt, 0), steps));
     const predictions = predict(tf.zeros([net.classes, b]), tf.addN(outProb), steps);
