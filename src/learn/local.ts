@@ -129,19 +129,28 @@ function flipSignal(
 /**
  * Σ_t Σ_b e[h, n, t·B + b]·x_t[b, p] → [N, H, P], the weight update of one synapse over all steps,
  * from eligibilities e [H, N, T·B] and presynaptic spikes by step xt [T, N or 1, B, P] (see
- * `spikesByStep`): one product per step, then their sum, the same float operations in the same
- * order as adding each step's product in turn (one product over T·B, or a batched one, would
- * round differently).
+ * `spikesByStep`). On cpu and wasm one product per step, then their sum: the same float operations
+ * in the same order as adding each step's product in turn, so a seeded run's weights stay what
+ * they were (one product over T·B, or a batched one, rounds differently). Elsewhere (a GPU pays per
+ * launch) one product over all T·B columns.
  */
 function outerOverSteps(e: Tensor, xt: Tensor, steps: number): Tensor {
   const [h, n, tb] = e.shape as number[];
-  const et = tf.transpose(tf.reshape(e, [h, n, steps, tb / steps]), [2, 1, 0, 3]); // [T, N, H, B]
+  const [, nin, b, p] = xt.shape as number[];
   // tfjs's batched matMul broadcasts a flattened batch (index i mod T·N_in), not an inner axis: tile.
-  const x = xt.shape[1] !== n ? tf.tile(xt, [1, n, 1, 1]) : xt;
+  const x = nin !== n ? tf.tile(xt, [1, n, 1, 1]) : xt;
+  if (!STEPWISE_BACKENDS.includes(tf.getBackend())) {
+    const xs = n === 1 ? tf.reshape(x, [1, tb, p]) : tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [n, steps * b, p]);
+    return tf.matMul(tf.transpose(e, [1, 0, 2]), xs);
+  }
+  const et = tf.transpose(tf.reshape(e, [h, n, steps, tb / steps]), [2, 1, 0, 3]); // [T, N, H, B]
   // Steps by tf.slice, not tf.unstack: wasm's Unpack copies its whole input once per step.
   const at = (y: Tensor, t: number) => tf.reshape(tf.slice(y, [t, 0, 0, 0], [1, -1, -1, -1]), y.shape.slice(1) as number[]);
   return tf.addN(Array.from({ length: steps }, (_, t) => tf.matMul(at(et, t), at(x, t))));
 }
+
+/** Backends whose weight updates keep the step-by-step sums (see outerOverSteps). */
+const STEPWISE_BACKENDS = ['cpu', 'wasm'];
 
 /** Spikes [P, N, B] of each step → [T, N, B, P], the layout `outerOverSteps` takes. */
 function spikesByStep(spikes: Tensor[]): Tensor {
