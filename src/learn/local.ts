@@ -8,7 +8,8 @@
  */
 import { LOCAL_RULE_DEFAULTS } from '../schemas';
 import { Tensor, matMulNT, tf } from '../../kernels/tf';
-import { Network, predict } from '../network';
+import { Network, Synapse, predict } from '../network';
+import { addCurrents, synapseCurrents } from '../../kernels/synapse';
 import { Eligibility, NeuronLayer, StepContext } from '../neurons/layer';
 import { Rng } from '../random';
 import { BatchResult, correctCount, readScalars } from './bptt';
@@ -71,12 +72,13 @@ export function outputTargets(labels: Tensor, classes: number, steps: number, rn
 }
 
 /**
- * The hidden neurons' learning signal ℓ_t − b for every sample [B]: `running` subtracts the running
- * mean; `batch` subtracts the mean of ℓ_t over the other samples of the batch (leave-one-out).
+ * The hidden neurons' learning signal ℓ_t − b for every sample, ℓ_t [B] or [T, B] (a row per step):
+ * `running` subtracts the running mean; `batch` subtracts the mean of ℓ_t over the other samples of
+ * the batch at the same step (leave-one-out).
  */
 export function centredSignal(lt: Tensor, baseline: 'running' | 'batch', running: number): Tensor {
-  const b = lt.shape[0] as number;
-  if (baseline === 'batch' && b > 1) return tf.sub(lt, tf.div(tf.sub(tf.sum(lt), lt), b - 1));
+  const b = lt.shape[lt.rank - 1] as number;
+  if (baseline === 'batch' && b > 1) return tf.sub(lt, tf.div(tf.sub(tf.sum(lt, -1, true), lt), b - 1));
   return tf.sub(lt, running);
 }
 
@@ -124,14 +126,124 @@ function flipSignal(
   return tf.reshape(tf.mul(tf.sub(tf.reshape(lt, [1, b]), ltFlipped), other), [h, 1, b]);
 }
 
-/** Σ_b s_b e[h, n, b] ⊗ x[p, n, b] → [N, H, P] (the weight update of one synapse). */
-function outerOverBatch(e: Tensor, pre: Tensor): Tensor {
-  const [h, n, b] = e.shape as number[];
-  const [p, nin] = pre.shape as number[];
-  if (n === 1) return tf.reshape(matMulNT(tf.reshape(e, [h, b]), tf.reshape(pre, [p, b])), [1, h, p]);
-  let x = tf.transpose(pre, [1, 0, 2]);
-  if (nin === 1) x = tf.tile(x, [n, 1, 1]);
-  return tf.matMul(tf.transpose(e, [1, 0, 2]), tf.transpose(x, [0, 2, 1]));
+/**
+ * Σ_t Σ_b e[h, n, t·B + b]·x_t[b, p] → [N, H, P], the weight update of one synapse over all steps,
+ * from eligibilities e [H, N, T·B] and presynaptic spikes by step xt [T, N or 1, B, P] (see
+ * `spikesByStep`). On cpu and wasm one product per step, then their sum: the same float operations
+ * in the same order as adding each step's product in turn, so a seeded run's weights stay what
+ * they were (one product over T·B, or a batched one, rounds differently). Elsewhere (a GPU pays per
+ * launch) one product over all T·B columns.
+ */
+function outerOverSteps(e: Tensor, xt: Tensor, steps: number): Tensor {
+  const [h, n, tb] = e.shape as number[];
+  const [, nin, b, p] = xt.shape as number[];
+  // tfjs's batched matMul broadcasts a flattened batch (index i mod T·N_in), not an inner axis: tile.
+  const x = nin !== n ? tf.tile(xt, [1, n, 1, 1]) : xt;
+  if (!STEPWISE_BACKENDS.includes(tf.getBackend())) {
+    const xs = n === 1 ? tf.reshape(x, [1, tb, p]) : tf.reshape(tf.transpose(x, [1, 0, 2, 3]), [n, steps * b, p]);
+    return tf.matMul(tf.transpose(e, [1, 0, 2]), xs);
+  }
+  const et = tf.transpose(tf.reshape(e, [h, n, steps, tb / steps]), [2, 1, 0, 3]); // [T, N, H, B]
+  // Steps by tf.slice, not tf.unstack: wasm's Unpack copies its whole input once per step.
+  const at = (y: Tensor, t: number) => tf.reshape(tf.slice(y, [t, 0, 0, 0], [1, -1, -1, -1]), y.shape.slice(1) as number[]);
+  return tf.addN(Array.from({ length: steps }, (_, t) => tf.matMul(at(et, t), at(x, t))));
+}
+
+/** Backends whose weight updates keep the step-by-step sums (see outerOverSteps). */
+const STEPWISE_BACKENDS = ['cpu', 'wasm'];
+
+/** Spikes [P, N, B] of each step → [T, N, B, P], the layout `outerOverSteps` takes. */
+function spikesByStep(spikes: Tensor[]): Tensor {
+  return tf.transpose(tf.stack(spikes), [0, 2, 3, 1]);
+}
+
+/** Σ over steps and samples of x [A, C, T·B] → [A, C]: per step first, then over steps (as a step-by-step sum adds them). */
+function sumOverSteps(x: Tensor, steps: number): Tensor {
+  const [a, c, tb] = x.shape as number[];
+  return tf.sum(tf.sum(tf.reshape(x, [a, c, steps, tb / steps]), 3), 2);
+}
+
+/**
+ * Currents [H, N, T·B] from weights W [N, H, P] and the input spikes x [P, 1, T·B] of all steps.
+ * For N = 1 a plain product: synapseCurrents would first slice x to its one channel, and wasm's
+ * Slice copies its whole input, here every input spike of the batch.
+ */
+function inputCurrents(w: Tensor, x: Tensor): Tensor {
+  const [n, h, p] = w.shape as number[];
+  const tb = x.shape[2] as number;
+  if (n > 1) return synapseCurrents(w, x);
+  return tf.reshape(tf.matMul(tf.reshape(w, [h, p]), tf.reshape(x, [p, tb])), [h, 1, tb]);
+}
+
+/**
+ * Currents into each layer at each step (as Network.currentsInto: the synapses in order, then the
+ * bias). What the input spikes contribute is known before the loop: one product per synapse for
+ * all T steps, laid out [H, N, T·B]; a layer fed by the input alone gets its whole current, bias
+ * included, that way, and a step only slices it.
+ */
+class StepCurrents {
+  /** Input spikes [P, 1, T·B] (column t·B + b). */
+  readonly inputAll: Tensor;
+  /** Input spikes by step [T, 1, B, P] (for the weight updates), made on first use. */
+  private inputSteps: Tensor | null = null;
+  private readonly batch: number;
+  private readonly fromInput = new Map<Synapse, Tensor>();
+  private readonly whole: (Tensor | null)[];
+  private readonly biasT: (Tensor | null)[];
+  private readonly flatWeights = new Map<Synapse, Tensor>();
+
+  constructor(private readonly net: Network, inputs: Tensor) {
+    const [steps, p, b] = inputs.shape as number[];
+    this.batch = b;
+    this.inputAll = tf.reshape(tf.transpose(inputs, [1, 0, 2]), [p, 1, steps * b]);
+    for (const s of net.synapses) if (s.from < 0) this.fromInput.set(s, inputCurrents(s.weight, this.inputAll));
+    this.biasT = net.biases.map((bias) => (bias ? tf.transpose(bias, [1, 0, 2]) : null));
+    this.whole = net.layers.map((_, i) => {
+      const into = net.synapses.filter((s) => s.to === i);
+      if (into.some((s) => s.from >= 0)) return null;
+      return this.withBias(i, into.map((s) => this.fromInput.get(s) as Tensor));
+    });
+  }
+
+  /** The input spikes laid out [T, 1, B, P], for `outerOverSteps`. */
+  inputByStep(): Tensor {
+    if (!this.inputSteps) {
+      const [p, , tb] = this.inputAll.shape as number[];
+      this.inputSteps = tf.transpose(tf.reshape(this.inputAll, [p, 1, tb / this.batch, this.batch]), [2, 1, 3, 0]);
+    }
+    return this.inputSteps;
+  }
+
+  /** Input spikes [P, 1, B] of step t. */
+  inputAt(t: number): Tensor {
+    return tf.slice(this.inputAll, [0, 0, t * this.batch], [-1, -1, this.batch]);
+  }
+
+  /** Currents [H, N, B] into layer `to` at step t, given this step's spikes of the layers below. */
+  into(to: number, t: number, outputs: Tensor[]): Tensor {
+    const at = (x: Tensor) => tf.slice(x, [0, 0, t * this.batch], [-1, -1, this.batch]);
+    const whole = this.whole[to];
+    if (whole) return at(whole);
+    const parts = this.net.synapses
+      .filter((s) => s.to === to)
+      .map((s) => (s.from < 0 ? at(this.fromInput.get(s) as Tensor) : this.fromLayer(s, outputs[s.from])));
+    return this.withBias(to, parts);
+  }
+
+  /** Currents [H, N, B] through synapse s from this step's spikes [P, N_in, B] (N = 1: the product alone, W reshaped once per batch). */
+  private fromLayer(s: Synapse, spikes: Tensor): Tensor {
+    const [n, h, p] = s.weight.shape as number[];
+    if (n > 1) return synapseCurrents(s.weight, spikes);
+    let w = this.flatWeights.get(s);
+    if (!w) this.flatWeights.set(s, (w = tf.reshape(s.weight, [h, p])));
+    return tf.reshape(tf.matMul(w, tf.reshape(spikes, [p, this.batch])), [h, 1, this.batch]);
+  }
+
+  private withBias(to: number, parts: Tensor[]): Tensor {
+    const z = addCurrents(parts);
+    const bias = this.biasT[to];
+    return bias ? tf.add(z, bias) : z;
+  }
 }
 
 export class LocalRule implements LearningRule {
@@ -175,11 +287,21 @@ export class LocalRule implements LearningRule {
     this.optimizer = new Optimizer(net.namedVariables(), ruleCfg.optimizer);
   }
 
-  /** Ascent directions Σ_t Σ_b signal·e for every named variable, plus the batch's metrics. */
+  /**
+   * Ascent directions Σ_t Σ_b signal·e for every named variable, plus the batch's metrics.
+   *
+   * Only what is recurrent runs step by step: each layer's eligibility (its memory carries over) and
+   * the currents from the layer below. Everything else is batched over the T steps: the currents
+   * from the input spikes are one product per synapse for all steps, and the eligibilities of every
+   * step are kept (laid side by side along the batch axis, column t·B + b) so that the learning
+   * signals, clipping and the sums into each update are a few ops per batch, not per step.
+   */
   estimate(inputs: Tensor, labels: Tensor, rng: Rng): { grads: Record<string, Tensor>; loss: Tensor; predictions: Tensor; signalMean: Tensor } {
     const net = this.net;
-    const [steps, p, b] = inputs.shape as number[];
+    const [steps, , b] = inputs.shape as number[];
     const last = net.layers.length - 1;
+    const spsa = this.cfg.spsa > 0;
+    const flip = this.cfg.hiddenSignal === 'flip';
     const ctx: StepContext = { rng, train: false, surrogate: 'straight-through' };
     const preps = net.layers.map((l) => l.prepare({ local: true }));
     let states = net.layers.map((l) => l.initialState(b));
@@ -188,63 +310,79 @@ export class LocalRule implements LearningRule {
       outputTargets(labels, net.classes, steps, rng, this.cfg.targetRate, this.cfg.offRate),
       [steps, net.output.size, net.output.channels, b],
     );
+    const targetAt = tf.unstack(targets);
+    const currents = new StepCurrents(net, inputs);
     const acc: Record<string, Tensor> = {};
     const add = (name: string, t: Tensor) => (acc[name] = acc[name] ? tf.add(acc[name], t) : t);
-    let logLik: Tensor = tf.zeros([b]);
-    let probSum: Tensor | null = null;
-    // Summed on the device: a read per time step would stall a GPU T times per batch.
-    let signalSum: Tensor = tf.scalar(0);
+    // Per layer, every step's eligibilities (and spikes, and flip signals), joined after the loop.
+    const kept = net.layers.map(() => ({ params: {} as Record<string, Tensor[]>, current: [] as Tensor[], spikes: [] as Tensor[], signal: [] as Tensor[] }));
+    const outLogProb: Tensor[] = [];
+    const outProb: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
-      const x = tf.reshape(tf.slice(inputs, [t, 0, 0], [1, p, b]), [p, 1, b]);
       const outputs: Tensor[] = [];
       const el: Eligibility<unknown>[] = [];
-      const currents: Tensor[] = [];
+      const z: Tensor[] = [];
       net.layers.forEach((layer: NeuronLayer, i) => {
-        const z = net.currentsInto(i, outputs, x);
-        const y = i === last ? tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0]) : null;
-        const e = (layer.eligibility as NonNullable<NeuronLayer['eligibility']>)(preps[i], states[i], z, y, ctx, {
+        z.push(currents.into(i, t, outputs));
+        const e = (layer.eligibility as NonNullable<NeuronLayer['eligibility']>)(preps[i], states[i], z[i], i === last ? targetAt[t] : null, ctx, {
           shots: this.cfg.shots,
           encodingGradient: this.cfg.encodingGradient,
           memoryFollows: i === last ? this.cfg.outputMemory : 'forced',
         });
         el.push(e);
-        currents.push(z);
         outputs.push(e.spikes);
       });
       const before = states;
       states = el.map((e) => e.state);
-      const lt = tf.sum(el[last].logProb, 0); // ℓ_t [B]
-      logLik = tf.add(logLik, lt);
-      const outProb = tf.reshape(el[last].spikeProb, [net.classes, b]);
-      probSum = probSum ? tf.add(probSum, outProb) : outProb;
-      const centred = centredSignal(lt, this.cfg.baseline, this.baseline);
-      signalSum = tf.add(signalSum, tf.mean(lt));
-      // Output neurons: signal 1 (or the class-balance weight of their target); hidden: ℓ_t − b.
-      const yOut = tf.squeeze(tf.slice(targets, [t, 0, 0, 0], [1, -1, -1, -1]), [0]);
-      const outWeight = this.cfg.balance ? this.balanceWeights(yOut) : null;
-      const hiddenSignals = this.cfg.hiddenSignal === 'flip' ? this.flipSignals(preps[last], before[last], el, currents, outputs, yOut, outWeight) : null;
+      outLogProb.push(el[last].logProb);
+      outProb.push(tf.reshape(el[last].spikeProb, [net.classes, b]));
+      const outWeight = (flip || spsa) && this.cfg.balance ? this.balanceWeights(targetAt[t]) : null;
+      const flipped = flip ? this.flipSignals(preps[last], before[last], el, z, outputs, targetAt[t], outWeight) : null;
       el.forEach((e, i) => {
-        const sig = i === last ? outWeight : hiddenSignals ? hiddenSignals[i] : tf.reshape(centred, [1, 1, b]);
-        const c = this.cfg.eligibilityClip;
-        // ∂log p = ∂p/p is unbounded where p → 0 (e.g. log sin²(φ/2) near φ = 0): one such sample
-        // can swamp a batch, so each per-sample eligibility may be clipped to [−c, c].
-        const clipped = (g: Tensor) => (c > 0 ? tf.clipByValue(g, -c, c) : g);
-        const scaled = (g: Tensor) => (sig ? tf.mul(clipped(g), sig) : clipped(g));
-        for (const [k, g] of Object.entries(e.dLogPdParams)) add(`layer.${i}.${k}`, tf.sum(scaled(g), 2));
-        const ez = this.cfg.spsa > 0 ? null : scaled(e.dLogPdCurrent);
-        if (ez && net.biases[i]) add(`layer.${i}.bias`, tf.transpose(tf.sum(ez, 2, true), [1, 0, 2]));
-        for (const s of net.synapses.filter((q) => q.to === i)) {
-          const pre = s.from < 0 ? x : outputs[s.from];
-          const name = `synapse.${s.from}.${s.to}.weight`;
-          if (ez) add(name, outerOverBatch(ez, pre));
-          else add(name, this.spsaWeights(e, currents[i], s.weight, pre, sig, rng));
-        }
-        if (!ez && net.biases[i]) add(`layer.${i}.bias`, this.spsaBias(e, currents[i], sig, rng));
+        const k = kept[i];
+        for (const [name, g] of Object.entries(e.dLogPdParams)) (k.params[name] ??= []).push(g);
+        k.current.push(e.dLogPdCurrent);
+        k.spikes.push(e.spikes);
+        if (flipped && i < last) k.signal.push(flipped[i]);
       });
+      // SPSA estimates need each step's signal as the step runs: output weight, flip, or ℓ_t − b.
+      if (spsa)
+        el.forEach((e, i) => {
+          const sig = i === last ? outWeight : flipped ? flipped[i] : tf.reshape(centredSignal(tf.sum(e === el[last] ? e.logProb : el[last].logProb, 0), this.cfg.baseline, this.baseline), [1, 1, b]);
+          for (const s of net.synapses.filter((q) => q.to === i)) {
+            const pre = s.from < 0 ? currents.inputAt(t) : outputs[s.from];
+            add(`synapse.${s.from}.${s.to}.weight`, this.spsaWeights(e, z[i], s.weight, pre, sig, rng));
+          }
+          if (net.biases[i]) add(`layer.${i}.bias`, this.spsaBias(e, z[i], sig, rng));
+        });
     }
-    const lossPerSample = tf.neg(tf.div(logLik, steps));
-    const predictions = predict(tf.zeros([net.classes, b]), probSum as unknown as Tensor, steps);
-    return { grads: acc, loss: tf.mean(lossPerSample), predictions, signalMean: tf.div(signalSum, steps) };
+    // ℓ_t = Σ_outputs log p(y*_t) for every step and sample [T, B].
+    const lt = tf.reshape(tf.sum(tf.concat(outLogProb, 1), 0), [steps, b]);
+    // Output neurons: signal 1 (or the class-balance weight of their target); hidden: ℓ_t − b (or flip).
+    const flat = (x: Tensor) => tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [x.shape[1] as number, x.shape[2] as number, steps * b]); // [T, H, N, B] → [H, N, T·B]
+    const outSignal = this.cfg.balance ? this.balanceWeights(flat(targets)) : null;
+    const broadcast = flip ? null : tf.reshape(centredSignal(lt, this.cfg.baseline, this.baseline), [1, 1, steps * b]);
+    const c = this.cfg.eligibilityClip;
+    net.layers.forEach((_, i) => {
+      const k = kept[i];
+      const sig = i === last ? outSignal : flip ? tf.concat(k.signal, 2) : broadcast;
+      // ∂log p = ∂p/p is unbounded where p → 0 (e.g. log sin²(φ/2) near φ = 0): one such sample
+      // can swamp a batch, so each per-sample, per-step eligibility may be clipped to [−c, c].
+      const scaled = (g: Tensor) => {
+        const clipped = c > 0 ? tf.clipByValue(g, -c, c) : g;
+        return sig ? tf.mul(clipped, sig) : clipped;
+      };
+      for (const [name, gs] of Object.entries(k.params)) add(`layer.${i}.${name}`, sumOverSteps(scaled(tf.concat(gs, 2)), steps));
+      if (spsa) return;
+      const ez = scaled(tf.concat(k.current, 2)); // [H, N, T·B]
+      if (net.biases[i]) add(`layer.${i}.bias`, tf.expandDims(tf.transpose(sumOverSteps(ez, steps)), 2));
+      for (const s of net.synapses.filter((q) => q.to === i))
+        add(`synapse.${s.from}.${s.to}.weight`, outerOverSteps(ez, s.from < 0 ? currents.inputByStep() : spikesByStep(kept[s.from].spikes), steps));
+    });
+    const lossPerSample = tf.neg(tf.div(tf.sum(lt, 0), steps));
+    const predictions = predict(tf.zeros([net.classes, b]), tf.addN(outProb), steps);
+    // The mean of ℓ_t over samples, averaged over steps: what the running baseline follows.
+    return { grads: acc, loss: tf.mean(lossPerSample), predictions, signalMean: tf.div(tf.sum(tf.mean(lt, 1)), steps) };
   }
 
   /** The `flip` signal [H, 1, B] of every hidden layer (all feed the output layer; checked in the constructor). */

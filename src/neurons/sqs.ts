@@ -3,11 +3,12 @@
  * structure with per-neuron angles θ [H, K]. The memory is a pure state per neuron and sample.
  */
 import { Circuit, occurrenceAngles } from '../../kernels/circuit';
-import { Complex, crepeatRows } from '../../kernels/complex';
+import { Complex, crepeatRows, cslice } from '../../kernels/complex';
 import { circuitUnitary, preferDense } from '../../kernels/evolve';
-import { ShiftTable, combineShifts, encodingShifts, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
+import { ShiftTable, shiftTable, shiftedAngles, shotEstimate } from '../../kernels/shift';
 import { assertFits, assertStepFits } from '../../kernels/memory';
 import { sqsStepOp } from '../../kernels/sqs-step';
+import { SQS_ELIGIBILITY_KERNEL, eligibilityKernelApplies, registerEligibilityKernel } from '../../kernels/sqs-eligibility';
 import {
   encodingAngles,
   foldedUnitary,
@@ -55,8 +56,77 @@ export interface SqsPrep {
   unitary?: Complex;
   /** The unitary in the composed dense step's form (`foldedUnitary`), built on first use, once per batch. */
   folded?: () => Tensor;
-  /** For the local rule: every parameter-shifted circuit, stacked shift-major along the rows. */
-  shifts?: { table: ShiftTable; angles: Tensor; unitary?: Complex };
+  /** For the local rule: the circuits every eligibility runs besides the step itself (see LocalShifts). */
+  shifts?: LocalShifts;
+}
+
+/**
+ * What the local rule evaluates at each step, stacked along the rows so one run gives it all: the
+ * layer's own circuit (the step itself, H rows), then C = S + 2N copies forced to the same outcome —
+ * the S parameter-shifted circuits (shift-major), then the unshifted circuit 2N more times for the
+ * encoding shifts φ_n ± π/2. Everything here is fixed over a sequence.
+ */
+export interface LocalShifts {
+  table: ShiftTable;
+  /** Angles [(1 + C)·H, G] of every row, and their unitaries on the dense path. */
+  angles: Tensor;
+  unitary?: Complex;
+  /** `unitary` in the composed dense step's form, built on first use. */
+  folded?: () => Tensor;
+  /** Encoding-angle offsets [1 + C, 1, N, 1]: zero for the step and the shifted circuits, ±π/2 on one IO qubit after them. */
+  phiOffsets: Tensor;
+  /**
+   * [K + N, C]: row k the shift rule's coefficients of ∂p/∂θ_k, row K + n ±½ on the encoding
+   * copies of qubit n (∂p/∂φ_n = (p(φ_n + π/2) − p(φ_n − π/2))/2): both derivatives in one product.
+   */
+  coeffs: Tensor;
+}
+
+/**
+ * The rows of `LocalShifts` for a layer with angles [H, G]; on the dense path the unshifted and
+ * shifted unitaries come from one `circuitUnitary`, and the first H rows are the layer's own.
+ */
+function localShifts(circuit: Circuit, angles: Tensor, dense: boolean, twoTermOnly: boolean): LocalShifts {
+  const table = shiftTable(circuit, twoTermOnly ? 'two-term' : 'exact');
+  const shifted = shiftedAngles(table, angles);
+  const h = angles.shape[0] as number;
+  const n = circuit.ioQubits;
+  const k = circuit.paramNames.length;
+  const s = table.size;
+  const copies = s + 2 * n;
+  const own = tf.concat([angles, shifted], 0); // H unshifted rows, then S·H shifted
+  let unitary: Complex | undefined;
+  if (dense) {
+    const both = circuitUnitary(circuit, own);
+    unitary = ccat([both, crepeatRows(cslice(both, [0, 0, 0], [h, circuit.dim, circuit.dim]), 2 * n)]);
+  }
+  const offsets = new Float32Array((1 + copies) * n);
+  const coeffs = new Float32Array((k + n) * copies);
+  for (let q = 0; q < n; q++) {
+    offsets[(1 + s + q) * n + q] = Math.PI / 2;
+    offsets[(1 + s + n + q) * n + q] = -Math.PI / 2;
+    coeffs[(k + q) * copies + s + q] = 0.5;
+    coeffs[(k + q) * copies + s + n + q] = -0.5;
+  }
+  for (let r = 0; r < k; r++) for (let j = 0; j < s; j++) coeffs[r * copies + j] = table.coeffs[r * s + j];
+  return {
+    table,
+    angles: tf.concat([own, repeatRows(angles, 2 * n)], 0),
+    unitary,
+    folded: unitary && lazyFolded(unitary, n),
+    phiOffsets: tf.tensor4d(offsets, [1 + copies, 1, n, 1]),
+    coeffs: tf.tensor2d(coeffs, [k + n, copies]),
+  };
+}
+
+function ccat(parts: Complex[]): Complex {
+  return { re: tf.concat(parts.map((c) => c.re), 0), im: tf.concat(parts.map((c) => c.im), 0) };
+}
+
+/** `foldedUnitary(unitary, n)` on first call, then the same tensor. */
+function lazyFolded(unitary: Complex, ioQubits: number): () => Tensor {
+  let folded: Tensor | undefined;
+  return () => (folded ??= foldedUnitary(unitary, ioQubits));
 }
 
 /** Eligibility of an SQS layer, with the raw encoding-angle derivative kept for `neuron-grad`. */
@@ -106,19 +176,16 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   prepare(opts: { local?: boolean; twoTermOnly?: boolean } = {}): SqsPrep {
     const angles = occurrenceAngles(this.circuit, this.theta);
-    const prep: SqsPrep = { angles };
-    if (this.dense) {
-      const unitary = circuitUnitary(this.circuit, angles);
-      let folded: Tensor | undefined;
-      prep.unitary = unitary;
-      prep.folded = () => (folded ??= foldedUnitary(unitary, this.circuit.ioQubits));
-    }
+    const n = this.circuit.ioQubits;
     if (opts.local) {
-      const table = shiftTable(this.circuit, opts.twoTermOnly ? 'two-term' : 'exact');
-      const shifted = shiftedAngles(table, angles);
-      prep.shifts = { table, angles: shifted, ...(this.dense ? { unitary: circuitUnitary(this.circuit, shifted) } : {}) };
+      const shifts = localShifts(this.circuit, angles, this.dense, Boolean(opts.twoTermOnly));
+      const d = this.circuit.dim;
+      const unitary = shifts.unitary && cslice(shifts.unitary, [0, 0, 0], [this.size, d, d]);
+      return { angles, ...(unitary ? { unitary, folded: lazyFolded(unitary, n) } : {}), shifts };
     }
-    return prep;
+    if (!this.dense) return { angles };
+    const unitary = circuitUnitary(this.circuit, angles);
+    return { angles, unitary, folded: lazyFolded(unitary, n) };
   }
 
   /**
@@ -127,38 +194,57 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
    * shift of the encoding RX, divided by p(y). With `shots`, every probability is a frequency.
    */
   eligibility(prep: SqsPrep, state: SqsState, currents: Tensor, spikes: Tensor | null, ctx: StepContext, opts: LocalOptions): SqsEligibility {
-    if (!prep.shifts) throw new Error('eligibility needs prepare({ local: true })');
+    const shifts = prep.shifts;
+    if (!shifts) throw new Error('eligibility needs prepare({ local: true })');
     const h = this.size;
     const n = this.channels;
     const b = currents.shape[2] as number;
-    // Every shifted circuit (and both encoding shifts per IO qubit) runs at once: check that width.
-    this.checkBatch(b, prep.shifts.table.size + 2 * this.channels);
     const k = this.circuit.paramNames.length;
+    const s = shifts.table.size;
+    const copies = s + 2 * n;
+    // The step, every shifted circuit and both encoding shifts per IO qubit run at once: check that width.
+    this.checkBatch(b, 1 + copies);
+    if (shifts.unitary && eligibilityKernelApplies(this.circuit.dim, opts.shots)) return this.fusedEligibility(prep, shifts, state, currents, spikes, ctx, opts);
+    // One run of every row (see LocalShifts): the step itself, sampled or forced, then the C copies
+    // forced to its outcome (sampled, when the step is: each copy's p(y) is then read from its probs).
     const phi = encodingAngles(currents);
-    const base = this.run(prep, state.mem, currents, spikes ? { forced: oneHotFromBits(spikes) } : { uniforms: ctx.rng.uniform([h, b]) });
+    const phiAll = tf.reshape(tf.add(tf.reshape(phi, [1, h, n, b]), shifts.phiOffsets), [(1 + copies) * h, n, b]);
+    const memAll = crepeatRows(state.mem, 1 + copies);
+    const forced = spikes ? oneHotFromBits(spikes) : null;
+    const outcome = forced ? { forced: repeatRows(forced, 1 + copies) } : { uniforms: tf.concat([ctx.rng.uniform([h, b]), tf.zeros([copies * h, b])], 0) };
+    const all = this.evaluate(shifts.unitary, shifts.angles, memAll, phiAll, outcome, shifts.folded);
+    const outcomes = 2 ** n;
+    const dm = state.mem.re.shape[1] as number;
+    const ownRows = <T extends Tensor>(t: T, width: number) => tf.slice(t, [0, 0, 0], [h, width, b]);
+    const base = {
+      probs: ownRows(all.probs, outcomes),
+      oneHot: forced ?? ownRows(all.oneHot, outcomes),
+      mem: { re: ownRows(all.mem.re, dm), im: ownRows(all.mem.im, dm) },
+      prob: tf.slice(all.prob, [0, 0], [h, b]),
+    };
     const oneHot = base.oneHot;
     const estimate = (p: Tensor) => shotEstimate(p, opts.shots, ctx.rng.nextSeed());
-    // p(y) of the taken outcome for `copies` stacked variants (rows shift-major) of every neuron.
-    const takenProb = (copies: number, unitary: Complex | undefined, angles: Tensor, phiC: Tensor): Tensor => {
-      const mem = crepeatRows(state.mem, copies);
-      const forced = repeatRows(oneHot, copies);
-      return tf.reshape(this.evaluate(unitary, angles, mem, phiC, { forced }).prob, [copies, h, b]);
-    };
-    // Circuit-angle shifts: the same input through every shifted circuit, in one evaluation.
-    const s = prep.shifts.table.size;
-    const dpdTheta =
-      s > 0
-        ? combineShifts(prep.shifts.table, k, estimate(takenProb(s, prep.shifts.unitary, prep.shifts.angles, repeatRows(phi, s))))
-        : tf.zeros([h, 0, b]);
-    // Encoding shifts: φ_n ± π/2, one IO qubit at a time, through the unshifted circuit.
-    const phiS = tf.reshape(encodingShifts(phi), [2 * n * h, n, b]);
-    const tiledU = prep.unitary ? crepeatRows(prep.unitary, 2 * n) : undefined;
-    const pE = tf.reshape(estimate(takenProb(2 * n, tiledU, repeatRows(prep.angles, 2 * n), phiS)), [2, n, h, b]);
-    const dpdPhi = tf.transpose(tf.mul(tf.sub(tf.squeeze(tf.slice(pE, [0, 0, 0, 0], [1, n, h, b]), [0]), tf.squeeze(tf.slice(pE, [1, 0, 0, 0], [1, n, h, b]), [0])), 0.5), [1, 0, 2]);
+    // p(y) of the taken outcome under every shifted circuit and encoding shift [C, H·B].
+    const copyRows = (t: Tensor) => tf.slice(t, [h, 0], [copies * h, b]);
+    const taken = forced
+      ? copyRows(all.prob)
+      : tf.sum(tf.mul(tf.slice(all.probs, [h, 0, 0], [copies * h, outcomes, b]), repeatRows(oneHot, copies)), 1);
+    let pAll = tf.reshape(taken, [copies, h * b]);
+    // Each group its own shots and seed, drawn with or without shots: later draws stay where they were.
+    const seedS = ctx.rng.nextSeed();
+    const seedE = ctx.rng.nextSeed();
+    if (opts.shots > 0) {
+      const pS = shotEstimate(tf.slice(pAll, [0, 0], [s, h * b]), opts.shots, seedS);
+      const pE = shotEstimate(tf.slice(pAll, [s, 0], [2 * n, h * b]), opts.shots, seedE);
+      pAll = tf.concat([pS, pE], 0);
+    }
+    // [∂p/∂θ; ∂p/∂φ] [H, K + N, B] from one product with the stacked coefficients, then divided by p(y).
+    const dp = tf.transpose(tf.reshape(tf.matMul(shifts.coeffs, pAll), [k + n, h, b]), [1, 0, 2]);
     const p = estimate(base.prob);
     // 1/p, and no update where the (estimated) probability is zero.
     const inv = tf.div(tf.cast(tf.greater(p, 0), 'float32'), tf.maximum(p, 1e-12));
-    const dLogPdEncoding = tf.mul(dpdPhi, tf.expandDims(inv, 1));
+    const dLogP = tf.mul(dp, tf.reshape(inv, [h, 1, b]));
+    const dLogPdEncoding = tf.slice(dLogP, [0, k, 0], [h, n, b]);
     const active = tf.cast(tf.greater(currents, 0), 'float32');
     const bits = spikes ?? perQubit(oneHot, n);
     return {
@@ -169,8 +255,36 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
       logProb: tf.log(tf.maximum(opts.shots > 0 ? p : base.prob, opts.shots > 0 ? 0.5 / opts.shots : 1e-30)),
       dLogPdCurrent: tf.mul(opts.encodingGradient === 'one-sided' ? dLogPdEncoding : tf.mul(dLogPdEncoding, active), Math.PI),
       dLogPdEncoding,
-      dLogPdParams: { theta: tf.mul(dpdTheta, tf.expandDims(inv, 1)) },
+      dLogPdParams: { theta: k > 0 ? tf.slice(dLogP, [0, 0, 0], [h, k, b]) : tf.zeros([h, 0, b]) },
       probAt: (z: Tensor) => estimate(this.run(prep, state.mem, z, { forced: oneHot }).prob),
+    };
+  }
+
+  /**
+   * `eligibility` as one kernel (host-memory backends, dense unitaries, exact probabilities): the same numbers
+   * and the same random draws as the composed ops above, in one launch instead of some thirty.
+   */
+  private fusedEligibility(prep: SqsPrep, shifts: LocalShifts, state: SqsState, currents: Tensor, spikes: Tensor | null, ctx: StepContext, opts: LocalOptions): SqsEligibility {
+    registerEligibilityKernel();
+    const h = this.size;
+    const b = currents.shape[2] as number;
+    const unitary = shifts.unitary as Complex;
+    const outcome = spikes ? { spikes } : { uniforms: ctx.rng.uniform([h, b]) };
+    // The composed path draws a seed for each group of shifted probabilities and one for p(y): keep the stream.
+    for (let i = 0; i < 3; i++) ctx.rng.nextSeed();
+    const inputs = { uRe: unitary.re, uIm: unitary.im, memRe: state.mem.re, memIm: state.mem.im, z: currents, coeffs: shifts.coeffs, ...outcome };
+    const outs = tf.engine().runKernel(SQS_ELIGIBILITY_KERNEL, inputs as never, { mode: spikes ? 2 : 0, oneSided: opts.encodingGradient === 'one-sided' }) as unknown as Tensor[];
+    const [probs, bits, memRe, memIm, prob, spikeProb, dTheta, dPhi, dCurrent] = spikes ? [outs[0], spikes, ...outs.slice(1)] : outs;
+    return {
+      state: spikes && opts.memoryFollows === 'sampled' ? this.sampledState(prep, state.mem, currents, ctx) : this.carry({ re: memRe, im: memIm }, bits),
+      spikes: bits,
+      spikeProb,
+      outcomeProbs: probs,
+      logProb: tf.log(tf.maximum(prob, 1e-30)),
+      dLogPdCurrent: dCurrent,
+      dLogPdEncoding: dPhi,
+      dLogPdParams: { theta: dTheta },
+      probAt: (z: Tensor) => shotEstimate(this.run(prep, state.mem, z, { forced: oneHotFromBits(bits) }).prob, 0, ctx.rng.nextSeed()),
     };
   }
 
