@@ -98,8 +98,9 @@ function oneHotFromBits(spikes: Float32Array, out: Float32Array, h: number, n: n
 }
 
 /** A forward job over all rows (options the job may grow, e.g. a SIMD path, keep their defaults). */
-function forwardJob(fields: Omit<ForwardJob, 'r0' | 'r1' | 'rowBase' | 'k1' | 'k2' | 'specialise'>, rows: number): ForwardJob {
-  return { ...fields, r0: 0, r1: rows, rowBase: 0, k1: 0, k2: 0, specialise: sqsStepOptions().specialise } as ForwardJob;
+function forwardJob(fields: Omit<ForwardJob, 'r0' | 'r1' | 'rowBase' | 'k1' | 'k2' | 'specialise' | 'simd'>, rows: number): ForwardJob {
+  // The same step loops (SIMD or not) as the SQS-step op the composed eligibility calls.
+  return { ...fields, r0: 0, r1: rows, rowBase: 0, k1: 0, k2: 0, specialise: sqsStepOptions().specialise, simd: sqsStepOptions().simd } as ForwardJob;
 }
 
 /**

@@ -235,7 +235,8 @@ describe('the batched rule against the rule assembled step by step', () => {
         expect(Object.keys(batched).sort()).toEqual(Object.keys(reference).sort());
         const off = Object.keys(reference)
           .map((k) => [k, relDiff(batched[k].dataSync(), reference[k].dataSync())] as const)
-          .filter(([, d]) => !(d < 1e-5));
+          // 2e-5: on tensorflow the batched update is one product over all T·B columns, summed in another order.
+          .filter(([, d]) => !(d < 2e-5));
         expect(off).toEqual([]);
         expect(Object.values(reference).every((g) => tf.max(tf.abs(g)).dataSync()[0] > 0)).toBe(true);
       });
