@@ -14,7 +14,9 @@ import {
   SqsStepOutput,
   fusedGradSupported,
   shutdownSqsStepThreads,
+  seededUniforms,
   sqsStepOp,
+  sqsStepPath,
   sqsStepThreadInfo,
   withSqsStepOptions,
 } from '../kernels/sqs-step';
@@ -265,6 +267,30 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
       });
       one.forEach((g, i) => expect({ grad: GRAD_NAMES[i], same: Array.from(g).every((v, j) => Object.is(v, two[i][j])) }).toEqual({ grad: GRAD_NAMES[i], same: true }));
     }
+    disposeCase(c);
+  });
+
+  test('under a tape, draws from a seed equal the same draws passed as uniforms (seededUniforms): outputs and gradients', () => {
+    const c = makeCase(1, 6, 12, 1, 13);
+    const seed = 4242;
+    const run = (how: 'seed' | 'uniforms') =>
+      withFused(true, () =>
+        tf.tidy(() => {
+          const rows = c.mem.re.shape[0] as number;
+          const b = c.mem.re.shape[2] as number;
+          const u = seededUniforms(seed, rows, b);
+          const f = (ure: Tensor, p: Tensor) => {
+            if (how === 'seed') expect(sqsStepPath({ unitary: { re: ure, im: c.unitary.im }, mem: c.mem, phi: p, seed })).toBe('fused-grad');
+            const o = sqsStepOp({ unitary: { re: ure, im: c.unitary.im }, mem: c.mem, phi: p, ...(how === 'seed' ? { seed } : { uniforms: u }) });
+            return tf.add(tf.sum(tf.mul(o.mem.re, o.probs.shape[1] === 2 ? 1.5 : 1)), tf.add(tf.sum(o.prob), tf.sum(tf.mul(o.oneHot, o.probs))));
+          };
+          return tf.grads(f as never)([c.unitary.re, c.phis[0]]).map((g) => Array.from(g.dataSync()));
+        }),
+      );
+    const seeded = run('seed');
+    const given = run('uniforms');
+    expect(seeded).toEqual(given);
+    expect(Math.max(...seeded[0].map(Math.abs))).toBeGreaterThan(1e-3);
     disposeCase(c);
   });
 

@@ -109,7 +109,7 @@ export function sqsStepPath(x: SqsStepInput): SqsStepPath {
   if (!recordingGradients()) return 'fused';
   const n = x.phi.shape[1] as number;
   const rank3 = x.unitary.re.rank === 3 && x.mem.re.rank === 3 && x.phi.rank === 3;
-  const fusedGrad = x.seed === undefined && rank3 && d === 2 * (x.mem.re.shape[1] as number) && fusedGradSupported({ n, d });
+  const fusedGrad = rank3 && d === 2 * (x.mem.re.shape[1] as number) && fusedGradSupported({ n, d });
   return fusedGrad ? 'fused-grad' : 'composed';
 }
 
@@ -178,7 +178,7 @@ export function sqsStepOp(x: SqsStepInput): SqsStepOutput {
   const forced = x.forced !== undefined;
   let outs: Tensor[];
   if (path === 'fused') outs = runFused(SQS_STEP_KERNELS.forward, x, { mode: forced ? 2 : x.seed !== undefined ? 1 : 0, seed: x.seed ?? 0 });
-  else outs = runFused(forced ? SQS_STEP_KERNELS.tapedForced : SQS_STEP_KERNELS.tapedSampled, x, {});
+  else outs = runFused(forced ? SQS_STEP_KERNELS.tapedForced : SQS_STEP_KERNELS.tapedSampled, x, x.seed !== undefined ? { mode: 1, seed: x.seed } : {});
   if (forced) return { probs: outs[0], oneHot: x.forced as Tensor, mem: { re: outs[1], im: outs[2] }, prob: outs[3] };
   return { probs: outs[0], oneHot: outs[1], mem: { re: outs[2], im: outs[3] }, prob: outs[4] };
 }

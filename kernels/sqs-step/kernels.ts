@@ -139,13 +139,17 @@ function forwardKernel(backendName: CpuBackendName, kernelName: string = SQS_STE
   };
 }
 
-/** The forward under a name with a gradient: mode 0 (uniforms) or 2 (forced), N = 1 only. */
-function tapedForwardKernel(backendName: CpuBackendName, mode: 0 | 2): KernelImpl {
-  const kernelName = mode === 0 ? SQS_STEP_KERNELS.tapedSampled : SQS_STEP_KERNELS.tapedForced;
+/**
+ * The forward under a name with a gradient, N = 1 only: sampled (attrs mode 0, uniforms input, or
+ * mode 1, in-kernel draws from attr seed) or forced (mode 2).
+ */
+function tapedForwardKernel(backendName: CpuBackendName, sampled: boolean): KernelImpl {
+  const kernelName = sampled ? SQS_STEP_KERNELS.tapedSampled : SQS_STEP_KERNELS.tapedForced;
   const forward = forwardKernel(backendName, kernelName);
   return (args) => {
     if (args.inputs.phi.shape[1] !== 1) failer(kernelName)('N must be 1');
-    return forward({ inputs: args.inputs, attrs: { mode, seed: 0 }, backend: args.backend });
+    const mode = sampled ? (Number(args.attrs?.mode ?? 0) === 1 ? 1 : 0) : 2;
+    return forward({ inputs: args.inputs, attrs: { mode, seed: Number(args.attrs?.seed ?? 0) }, backend: args.backend });
   };
 }
 
@@ -223,11 +227,12 @@ let registered = false;
 export function registerSqsStepKernels(): void {
   if (registered) return;
   registerOnCpuBackends(SQS_STEP_KERNELS.forward, (b) => forwardKernel(b));
-  registerOnCpuBackends(SQS_STEP_KERNELS.tapedSampled, (b) => tapedForwardKernel(b, 0));
-  registerOnCpuBackends(SQS_STEP_KERNELS.tapedForced, (b) => tapedForwardKernel(b, 2));
+  registerOnCpuBackends(SQS_STEP_KERNELS.tapedSampled, (b) => tapedForwardKernel(b, true));
+  registerOnCpuBackends(SQS_STEP_KERNELS.tapedForced, (b) => tapedForwardKernel(b, false));
   registerOnCpuBackends(SQS_STEP_KERNELS.backward, backwardKernel);
   registerOnCpuBackends(SQS_STEP_KERNELS.sparseInput, sparseInputKernel);
   // Sampled outputs: [probs, oneHot, memRe, memIm, prob]; the sampled one-hot is saved for the backward.
+  // (Uniforms, when given rather than drawn in the kernel from a seed, carry no gradient.)
   if (!tf.getGradient(SQS_STEP_KERNELS.tapedSampled))
     tf.registerGradient({
       kernelName: SQS_STEP_KERNELS.tapedSampled,

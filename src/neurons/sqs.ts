@@ -295,7 +295,7 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
 
   /** The next state after a sampled (not forced) outcome: the free-running memory. */
   private sampledState(prep: SqsPrep, mem: Complex, currents: Tensor, ctx: StepContext): SqsState {
-    const out = this.run(prep, mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) });
+    const out = this.run(prep, mem, currents, { seed: ctx.rng.nextSeed() });
     return this.carry(out.mem, perQubit(out.oneHot, this.channels));
   }
 
@@ -321,17 +321,19 @@ export class SqsLayer implements NeuronLayer<SqsState, SqsPrep> {
   }
 
   /** One step from currents, sampling (uniforms) or forced (one-hot outcomes). */
-  private run(prep: SqsPrep, mem: Complex, currents: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }) {
+  private run(prep: SqsPrep, mem: Complex, currents: Tensor, outcome: { uniforms: Tensor } | { seed: number } | { forced: Tensor }) {
     return this.evaluate(prep.unitary, prep.angles, mem, encodingAngles(currents), outcome, prep.folded);
   }
 
   /** The SQS-step op picks the fused kernels or the composed ops (by tape, backend and size). */
-  private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { forced: Tensor }, folded?: () => Tensor) {
+  private evaluate(unitary: Complex | undefined, angles: Tensor, mem: Complex, phi: Tensor, outcome: { uniforms: Tensor } | { seed: number } | { forced: Tensor }, folded?: () => Tensor) {
     return sqsStepOp({ circuit: this.circuit, unitary, folded, angles, mem, phi, ...outcome });
   }
 
   step(prep: SqsPrep, state: SqsState, currents: Tensor, ctx: StepContext): StepResult<SqsState> {
-    const out = this.run(prep, state.mem, currents, { uniforms: ctx.rng.uniform([this.size, currents.shape[2] as number]) });
+    // Draws from a seed: the fused kernels hash it in place (no uniform tensor per step), the composed
+    // ops get the same numbers (`seededUniforms`).
+    const out = this.run(prep, state.mem, currents, { seed: ctx.rng.nextSeed() });
     const n = this.channels;
     const spikeProb = perQubit(out.probs, n);
     const bits = perQubit(out.oneHot, n);
