@@ -256,9 +256,11 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
 
   test('the backward split across two threads (worker pool) equals one thread, bit for bit', () => {
     const c = makeCase(1, 37, 16, 3, 11);
+    // The JS loop: the SIMD backward in place on the wasm heap is kept on the main thread (below).
+    const options = { fusedGrad: true, simd: false };
     for (const mode of ['sampled', 'forced'] as const) {
-      const one = withSqsStepOptions({ fusedGrad: true, threads: 1 }, () => gradients(c, fusedFn(c), mode, 3, 'all'));
-      const two = withSqsStepOptions({ fusedGrad: true, threads: 2, minWork: 0 }, () => {
+      const one = withSqsStepOptions({ ...options, threads: 1 }, () => gradients(c, fusedFn(c), mode, 3, 'all'));
+      const two = withSqsStepOptions({ ...options, threads: 2, minWork: 0 }, () => {
         const g = gradients(c, fusedFn(c), mode, 3, 'all');
         const info = sqsStepThreadInfo();
         expect(info.lastError).toBeNull();
@@ -267,6 +269,11 @@ describe.each(BACKENDS)('fused differentiable SQS step on %s', (backendName) => 
       });
       one.forEach((g, i) => expect({ grad: GRAD_NAMES[i], same: Array.from(g).every((v, j) => Object.is(v, two[i][j])) }).toEqual({ grad: GRAD_NAMES[i], same: true }));
     }
+    // With SIMD: in place on the wasm heap the backward stays on the main thread; on cpu it is handed off.
+    withSqsStepOptions({ fusedGrad: true, simd: true, threads: 2, minWork: 0 }, () => {
+      gradients(c, fusedFn(c), 'sampled', 3, 'all');
+      expect([sqsStepThreadInfo().lastJob, sqsStepThreadInfo().lastThreadsUsed]).toEqual(['backward', backendName === 'wasm' ? 1 : 2]);
+    });
     disposeCase(c);
   });
 

@@ -22,6 +22,8 @@ export interface RowJobKind<J> {
   workPerRow(job: J): number;
   /** Whether the workers run this job in place on a shared WebAssembly memory (the SIMD kernel). */
   sharedSimdMemory?(job: J): boolean;
+  /** False when handing rows to workers costs more than it saves (default: hand off large jobs). */
+  handOff?(job: J): boolean;
   run(job: J, r0: number, r1: number): void;
 }
 
@@ -69,6 +71,10 @@ const backward: RowJobKind<BackwardJob> = {
     return (3 * J.b * (d * d + 16)) / (simdBackwardApplies(J) ? SIMD_SPEEDUP : 1);
   },
   sharedSimdMemory: simdBackwardApplies,
+  // In place on the wasm heap the SIMD backward copies nothing; handing rows to a worker copies its 15
+  // arrays in and out, which cost more than the compute they offload (BPTT 784-1000-10 on wasm:
+  // ~1,120 samples/s kept on the main thread, ~890 handed off, same process order alternated).
+  handOff: (J) => !(simdBackwardApplies(J) && J.heap),
   run(J, r0, r1) {
     runBackward(J, r0, r1, J.specialise);
   },

@@ -160,7 +160,7 @@ export function runRowJob<K extends RowJobName>(name: K, job: RowJobOf<K>, rows:
   const work = rows * kind.workPerRow(job);
   const options = sqsStepOptions();
   const threads = Math.min(options.threads, rows);
-  const pool = threads > 1 && work >= options.minWork ? getSlots(threads - 1) : [];
+  const pool = threads > 1 && work >= options.minWork && kind.handOff?.(job) !== false ? getSlots(threads - 1) : [];
   if (pool.length === 0) {
     lastThreadsUsed = 1;
     kind.run(job, 0, rows);
