@@ -140,6 +140,19 @@ export function writeReport(outDir: string, opts: ReportOptions = {}): CellStatu
   return status;
 }
 
+/**
+ * A note when the selected lr is the smallest or largest of a grid of three or more: the best value
+ * may lie outside what was searched, so the grid should be widened before the comparison is read.
+ */
+export function gridEdgeNote(selected: number | null | undefined, grid: number[]): string {
+  if (selected === null || selected === undefined || grid.length < 3) return '';
+  const lo = Math.min(...grid);
+  const hi = Math.max(...grid);
+  if (selected === hi) return ' (largest in the grid: widen it upwards)';
+  if (selected === lo) return ' (smallest in the grid: widen it downwards)';
+  return '';
+}
+
 function tuningSection(outDir: string, cells: CellSpec[]): string[] {
   const groups = [...new Map(cells.filter((c) => c.phase === 'tune').map((c) => [c.group, c])).values()];
   if (!groups.length) return [];
@@ -156,7 +169,7 @@ function tuningSection(outDir: string, cells: CellSpec[]): string[] {
     const sel = selectLearningRate(outDir, cells, c.group);
     const seeds = [...new Set(cells.filter((x) => x.group === c.group && x.phase === 'tune').map((x) => x.seed))];
     const perLr = sel.candidates.map((k) => `${k.lr}: ${k.meanValidationAccuracy === null ? '?' : `${pct(k.meanValidationAccuracy)} %`}`).join(', ');
-    lines.push(`| ${c.label} | ${c.model.name} | ${c.rule} | ${c.budget} | lr ∈ {${lrText(c.tune?.lr ?? [])}} | ${pct(c.tune?.validation ?? 0.1)} % of training, seeds ${seeds.join(', ')} | ${perLr} | ${sel.lr ?? `pending (${sel.unfinished.length} tuning cells unfinished)`} |`);
+    lines.push(`| ${c.label} | ${c.model.name} | ${c.rule} | ${c.budget} | lr ∈ {${lrText(c.tune?.lr ?? [])}} | ${pct(c.tune?.validation ?? 0.1)} % of training, seeds ${seeds.join(', ')} | ${perLr} | ${sel.lr ?? `pending (${sel.unfinished.length} tuning cells unfinished)`}${gridEdgeNote(sel.lr, c.tune?.lr ?? [])} |`);
   }
   return lines;
 }

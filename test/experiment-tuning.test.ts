@@ -7,6 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CellResult, ExperimentConfig, cellDir, expandGrid, runExperiment, selectLearningRate } from '../src/experiment';
+import { gridEdgeNote } from '../src/experiment-report';
 import { holdOut } from '../src/validation-split';
 import { tinyDataset } from './experiment-data';
 import { setupBackend } from './helpers';
@@ -129,4 +130,13 @@ test('a failing cell is recorded and listed in the report while the others finis
   expect(md).toContain('2 of 4 finished, 2 failed, 0 missing');
   expect(md).toContain('- cell 3 `broken__LIF__bptt__p1500__s2`: disk on fire');
   fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('the report flags a selected lr at the edge of a grid of three or more (the optimum may lie outside)', () => {
+  const grid = [0.0005, 0.001, 0.002, 0.005];
+  expect(gridEdgeNote(0.005, grid)).toMatch(/largest in the grid/);
+  expect(gridEdgeNote(0.0005, grid)).toMatch(/smallest in the grid/);
+  expect(gridEdgeNote(0.002, grid)).toBe('');
+  expect(gridEdgeNote(0.05, [0.001, 0.05])).toBe(''); // two candidates: every choice is an edge
+  expect(gridEdgeNote(null, grid)).toBe('');
 });
