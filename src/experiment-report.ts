@@ -88,12 +88,12 @@ export function summarize(results: CellResult[]): SummaryRow[] {
   }));
 }
 
-const CSV_COLUMNS = ['phase', 'dataset', 'model', 'rule', 'budget', 'seed', 'lr', 'parameters', 'hidden', 'trainingSamples', 'epochs', 'circuitExecutions', 'validationAccuracy', 'testAccuracy', 'bestTestAccuracy', 'trainSeconds'] as const;
+const CSV_COLUMNS = ['phase', 'dataset', 'model', 'rule', 'budget', 'seed', 'lr', 'parameters', 'hidden', 'trainingSamples', 'epochs', 'circuitExecutions', 'validationAccuracy', 'testAccuracy', 'bestTestAccuracy', 'trainSeconds', 'id', 'curve', 'circuitExecutionsEstimated'] as const;
 
 function csvRow(r: CellResult): string {
   return CSV_COLUMNS.map((c) => {
     // Tuning cells are judged on validation accuracy only; their test accuracy is not reported.
-    if (r.phase === 'tune' && (c === 'testAccuracy' || c === 'bestTestAccuracy')) return '';
+    if (r.phase === 'tune' && (c === 'testAccuracy' || c === 'bestTestAccuracy' || c === 'curve')) return '';
     const v = c === 'phase' ? (r.phase ?? 'final') : r[c];
     return Array.isArray(v) ? `"${v.join(' ')}"` : v === undefined || v === null ? '' : String(v);
   }).join(',');
@@ -134,6 +134,9 @@ export function writeReport(outDir: string, opts: ReportOptions = {}): CellStatu
     md.push(`¹ QLIF simulated with exact probabilities (shots = 0): counted as if each probability were estimated from ${EXACT_QLIF_SHOT_ESTIMATE} shots, an assumed figure.`);
   md.push(...tuningSection(outDir, cells));
   md.push(...statusSection(status, cells.length));
+  const restored = [...new Set(results.map((r) => r.restoredFrom).filter((x): x is string => !!x))];
+  if (restored.length)
+    md.push('', `${results.filter((r) => r.restoredFrom).length} of these cells were restored from an earlier report (${restored.join(', ')}; \`sqsnn experiment restore\`) after their run folder was lost: their figures are that report's, their per-epoch curves (in reports older than the curve column) and checkpoints are not kept.`);
   const written = opts.plots === false || !results.length ? [] : plots(results, rows, outDir, cells, opts.data ?? datasetCache());
   if (written.length) md.push('', `Plots: ${written.map((p) => `[${p}](${p})`).join(', ')}`);
   writeAtomic(path.join(outDir, 'results.md'), md.join('\n') + '\n');
@@ -202,15 +205,18 @@ function plots(results: CellResult[], rows: SummaryRow[], outDir: string, cells:
     write(`accuracy-vs-parameters-${ds}.svg`, lineChart(series, { title: `${ds}: test accuracy at fixed parameter budgets`, xLabel: 'trainable parameters', yLabel: 'test accuracy', logX: true }));
     const curves: Series[] = [];
     for (const key of [...new Set(results.filter((r) => r.dataset === ds).map((r) => `${r.model} (${r.rule})`))]) {
-      const rs = results.filter((r) => r.dataset === ds && `${r.model} (${r.rule})` === key);
+      const rs = results.filter((r) => r.phase !== 'tune' && r.dataset === ds && `${r.model} (${r.rule})` === key);
+      if (!rs.length) continue;
       const top = Math.max(...rs.map((r) => r.budget));
       const sel = rs.filter((r) => r.budget === top);
       const len = Math.min(...sel.map((r) => r.curve.length));
+      if (!len) continue; // cells restored from an older results.csv have no curve
       curves.push({ name: `${key}, ${top}`, points: Array.from({ length: len }, (_, e) => ({ x: e + 1, ...(() => { const s = meanStd(sel.map((r) => r.curve[e])); return { y: s.mean, err: s.std }; })() })) });
     }
     write(`training-curves-${ds}.svg`, lineChart(curves, { title: `${ds}: test accuracy per epoch (largest budget, mean ± std over seeds)`, xLabel: 'epoch', yLabel: 'test accuracy' }));
   }
-  const sqsCell = cells.find((c) => c.model.neuron.neuron === 'sqs' && fs.existsSync(path.join(outDir, 'cells', c.id, 'result.json')));
+  // The raster needs a trained network: a cell restored from a CSV has none.
+  const sqsCell = cells.find((c) => c.model.neuron.neuron === 'sqs' && fs.existsSync(path.join(outDir, 'cells', c.id, 'result.json')) && !readResult(outDir, c)?.restoredFrom);
   if (sqsCell) write('raster-sqs.svg', spikeRaster(path.join(outDir, 'cells', sqsCell.id), data(sqsCell.data), sqsCell.label));
   return written;
 }

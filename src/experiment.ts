@@ -141,6 +141,8 @@ export interface CellResult {
   circuitExecutions?: number | null;
   circuitExecutionsEstimated?: boolean;
   curve: number[];
+  /** Rebuilt by `experiment restore` from a report's results.csv (file named), not trained here. */
+  restoredFrom?: string;
 }
 
 export function datasetLabel(d: ExperimentDataset): string {

@@ -114,7 +114,7 @@ test('a tuned grid: final cells wait for tuning, train at the selected lr on all
   const csv = fs.readFileSync(path.join(out, 'results.csv'), 'utf8').trim().split('\n');
   expect(csv).toHaveLength(9);
   // Tuning rows report validation accuracy and leave the test columns empty.
-  expect(csv[1]).toMatch(/^tune,tiny,SQS,bptt,1500,1,0.001,\d+,"\d+",60,2,\d+,[\d.]+,,,[\d.]+$/);
+  expect(csv[1]).toMatch(/^tune,tiny,SQS,bptt,1500,1,0.001,\d+,"\d+",60,2,\d+,[\d.]+,,,[\d.]+,tiny__SQS__bptt__p1500__s1__tune-lr0.001,,false$/);
   fs.rmSync(out, { recursive: true, force: true });
 });
 

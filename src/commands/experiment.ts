@@ -1,5 +1,5 @@
 /**
- * `sqsnn experiment plan|run|slurm|report`: a grid of training runs as numbered cells, run here (one
+ * `sqsnn experiment plan|run|slurm|report|restore`: a grid of training runs as numbered cells, run here (one
  * process or `--jobs J`), in shards on many machines, or as a Slurm job array. The old form
  * `sqsnn experiment --config FILE --out DIR [--dry-run]` is `run` over the whole grid.
  */
@@ -12,6 +12,7 @@ import { batchProgress } from '../cli/progress';
 import { cellNetwork, CellSpec, datasetCache, expandGrid, ExperimentConfig, ExperimentError, Phase, PHASES, prepareOutDir, readExperiment, runExperiment } from '../experiment';
 import { checkDatasetNames } from '../experiment-check';
 import { cellStatus, writeReport } from '../experiment-report';
+import { restoreFromCsv } from '../experiment-restore';
 import { cliPath, submitSlurm, writeSlurmScripts } from '../experiment-slurm';
 import { countParameters } from '../budget';
 import { readJsonInput } from '../spec';
@@ -87,6 +88,12 @@ export function experimentCommand(): Command {
     .description('write results.md and plots from the finished cells of a grid folder')
     .addOption(outOption('(required) the grid folder'))
     .action(reportCells);
+  const restore = new Command('restore')
+    .description("rebuild a grid folder's finished cells from a report's results.csv (the run folder was lost), so the grid resumes there")
+    .addOption(configOption().default(undefined, 'the experiment.json of --out, when it exists'))
+    .addOption(outOption('(required) the grid folder to restore into'))
+    .addOption(stringOption('--from <csv>', "(required) the results.csv of the grid's report, e.g. bench/results/paper-fmnist/results.csv"))
+    .action(restoreCells);
   // `sqsnn experiment --config F --out DIR` (the form before subcommands) is `run`.
   return addRunOptions(
     new Command('experiment')
@@ -97,6 +104,7 @@ export function experimentCommand(): Command {
     .addCommand(run)
     .addCommand(slurm)
     .addCommand(report)
+    .addCommand(restore)
     .action(async (o: RunOptions, cmd: Command) => {
       if (!o.config && !o.out) {
         cmd.outputHelp();
@@ -267,6 +275,13 @@ async function slurmCells(o: SlurmOptions): Promise<void> {
     out(`resubmit only the unfinished cells: sqsnn experiment slurm --out ${dir} --submit (or: sbatch --array=${[...status.failed, ...status.missing].map((x) => x.cell.index).join(',')} ${planned.script})`);
     throw new ExperimentError(`${status.failed.length + status.missing.length} of ${cells.length} cells did not finish`);
   }
+}
+
+async function restoreCells(o: { config?: string; out?: string; from?: string }): Promise<void> {
+  const dir = requireOut(o);
+  if (!o.from) throw new UsageError('--from CSV is required');
+  const r = restoreFromCsv(loadConfig(o.config, dir), dir, o.from);
+  out(`restored ${r.restored.length} cell(s) into ${dir}/cells, kept ${r.kept.length} already there` + (r.unmatched.length ? `; ${r.unmatched.length} row(s) match no cell of this config (lines ${r.unmatched.join(', ')})` : ''));
 }
 
 async function reportCells(o: { out?: string }): Promise<void> {
