@@ -2,7 +2,7 @@
  * Synapses: channel n of a neuron receives channel n of its presynaptic spikes,
  * z[h, n, b] = Σ_p W[n, h, p] x[p, n, b] (+ bias). For one channel this is an ordinary dense layer.
  */
-import { sparseInputProduct, sparseInputSupported } from './sqs-step';
+import { rowDenseProduct, rowSparseProduct, sparseInputProduct, sparseInputSupported } from './sqs-step';
 import { matMulNT, tf, Tensor } from './tf';
 
 /**
@@ -45,6 +45,32 @@ function sparseInputMatMul(w: Tensor, x: Tensor): Tensor {
     };
   }) as never) as unknown as (w: Tensor) => Tensor;
   return f(w);
+}
+
+/**
+ * Up to this many neurons (H), the data products run dense along P: the sparse kernel's work per
+ * nonzero entry (~10 cycles) outweighs what skipping zeros saves when each adds only H values.
+ */
+const NARROW = 8;
+
+/**
+ * W·x [H, B] for weights W [H, P] and data given sample-major, xT [B, P]: on cpu and wasm a kernel
+ * that reads each sample's row and visits only its nonzero entries (spikes), elsewhere a matmul.
+ */
+export function dataProduct(w: Tensor, xT: Tensor): Tensor {
+  if (!sparseInputSupported()) return tf.matMul(w, xT, false, true);
+  if ((w.shape[0] as number) <= NARROW) return rowDenseProduct(xT, w, false);
+  return tf.transpose(rowSparseProduct(xT, tf.transpose(w), false));
+}
+
+/**
+ * Σ_b e[:, b]·x[b, :] [H, P] for e [H, B] and data xT [B, P] (a weight update from presynaptic
+ * spikes), visiting only the nonzero x on cpu and wasm.
+ */
+export function dataOuterProduct(e: Tensor, xT: Tensor): Tensor {
+  if (!sparseInputSupported()) return tf.matMul(e, xT);
+  if ((e.shape[0] as number) <= NARROW) return rowDenseProduct(xT, e, true);
+  return tf.transpose(rowSparseProduct(xT, tf.transpose(e), true));
 }
 
 export interface SynapseOptions {

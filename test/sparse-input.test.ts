@@ -1,11 +1,12 @@
 /**
  * Input synapses over sparse data (kernels/synapse.ts with `constantInput`, the SIMD kernel
- * `SqsSparseInputT`): currents and weight gradients equal the dense matmul's to float32 rounding, on
- * cpu and wasm, for spike inputs and for real-valued ones, odd sizes included; option off = dense.
+ * `SqsSparseInputT`) and the local rule's products over sample-major spikes (`SqsRowSparse`, `SqsRowDense` for a few neurons): equal
+ * the dense matmul's to float32 rounding, on cpu and wasm, for spike inputs and for real-valued ones,
+ * odd sizes included; option off = dense.
  */
 import seedrandom from 'seedrandom';
 import { sparseInputSupported, withSqsStepOptions } from '../kernels/sqs-step';
-import { synapseCurrents } from '../kernels/synapse';
+import { dataOuterProduct, dataProduct, synapseCurrents } from '../kernels/synapse';
 import { initBackend } from '../src/backend';
 import { maxAbsDiff, tf } from './helpers';
 
@@ -47,5 +48,28 @@ describe.each(['cpu', 'wasm'])('sparse input synapse on %s', (backendName) => {
     expect(maxAbsDiff(sparse.g, dense.g)).toBeLessThan(1e-5 * Math.max(1, ...Array.from(dense.g).map(Math.abs)));
     expect(Math.max(...Array.from(dense.g).map(Math.abs))).toBeGreaterThan(0.01);
     tf.dispose([w, x, dy]);
+  });
+
+  test.each([
+    [256, 2, 1000, 'SqsRowDense'],
+    [37, 5, 13, 'SqsRowDense'],
+    [50, 12, 41, 'SqsRowSparse'],
+    [784, 100, 64, 'SqsRowSparse'],
+  ] as const)('dataProduct and dataOuterProduct (the local rule\'s products), P %i, H %i, B %i (%s): equal to matMul', async (p, h, b, kernel) => {
+    const rng = seedrandom(`data-${p}-${h}-${b}`);
+    const w = tf.tensor2d(Float32Array.from({ length: h * p }, () => rng() - 0.5), [h, p]);
+    const x = tf.tensor2d(Float32Array.from({ length: p * b }, () => (rng() < 0.2 ? 1 : 0)), [p, b]); // [P, B]
+    const e = tf.tensor2d(Float32Array.from({ length: h * b }, () => rng() - 0.5), [h, b]);
+    const xT = tf.transpose(x);
+    const run = (sparse: boolean) =>
+      withSqsStepOptions({ sparseInputs: sparse }, () => tf.tidy(() => [dataProduct(w, xT).dataSync(), dataOuterProduct(e, xT).dataSync()] as Float32Array[]));
+    const info = await tf.profile(() => void run(true));
+    expect(info.kernels.map((k) => k.name)).toContain(kernel);
+    const [zs, gs] = run(true);
+    const [zd, gd] = run(false);
+    expect(maxAbsDiff(zs, zd)).toBeLessThan(1e-5 * Math.max(1, ...Array.from(zd).map(Math.abs)));
+    expect(maxAbsDiff(gs, gd)).toBeLessThan(1e-5 * Math.max(1, ...Array.from(gd).map(Math.abs)));
+    expect(Math.max(...Array.from(gd).map(Math.abs))).toBeGreaterThan(0.1);
+    tf.dispose([w, x, e, xT]);
   });
 });

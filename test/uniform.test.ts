@@ -1,7 +1,9 @@
 /**
- * The faster seeded uniforms (kernels/uniform.ts) are tf.randomUniform's values exactly, and the rate
- * encoding built on them on the host gives exactly the spikes of its former tensor formulation.
+ * The faster seeded uniforms (kernels/uniform.ts) are tf.randomUniform's values exactly, and rate
+ * coding compares the counter-hash stream (kernels/counter-hash.ts) with the capped pixels, element by
+ * element (its spike rates: test/data-encoding.test.ts).
  */
+import { streamKeys, uniformAt } from '../kernels/counter-hash';
 import { seededUniform, seededUniformArray } from '../kernels/uniform';
 import { tf } from '../kernels/tf';
 import { rateEncode } from '../src/data';
@@ -26,7 +28,7 @@ test('seededUniform = tf.randomUniform(shape, min, max, float32, seed), bit for 
   expect(Math.max(...u)).toBeLessThan(1);
 });
 
-test('rateEncode equals its tensor formulation: randomUniform([T, P, B]) < min(imagesᵀ, pMax)', () => {
+test('rateEncode: spike (t, p, b) iff draw t·P·B + p·B + b of the counter stream < min(pixel, pMax)', () => {
   const r = new Rng('rate');
   const [batch, P, T] = [7, 13, 5];
   // Pixels in [−0.2, 1.2], some exactly at p_max and at 0.
@@ -34,9 +36,11 @@ test('rateEncode equals its tensor formulation: randomUniform([T, P, B]) < min(i
   for (const pMax of [0.5, 1, 0.3]) {
     const seedRng = new Rng(`enc-${pMax}`);
     const got = rateEncode(images, batch, P, T, pMax, new Rng(`enc-${pMax}`));
+    const [k1, k2] = streamKeys(seedRng.nextSeed());
     const want = tf.tidy(() => {
       const prob = tf.minimum(tf.transpose(tf.tensor2d(images, [batch, P])), pMax);
-      return tf.cast(tf.less(tf.randomUniform([T, P, batch], 0, 1, 'float32', seedRng.nextSeed()), prob), 'float32');
+      const u = Float32Array.from({ length: T * P * batch }, (_, i) => uniformAt(k1, k2, i));
+      return tf.cast(tf.less(tf.tensor3d(u, [T, P, batch]), prob), 'float32');
     });
     expect(got.shape).toEqual([T, P, batch]);
     expect(Array.from(got.dataSync())).toEqual(Array.from(want.dataSync()));

@@ -10,7 +10,10 @@
  * The paper neuron (N = 1, M = 1) runs the WebAssembly SIMD kernel of ./simd when `simd` is on and the
  * runtime has WebAssembly SIMD; `loopN1M1` below is its fallback and its reference.
  */
+import { uniformAt } from '../counter-hash';
 import { runSimdN1M1, WasmMemory } from './simd';
+
+export { fillUniforms, streamKeys } from '../counter-hash';
 
 /** Arrays and dimensions of one step; rows r0..r1 of the arrays are computed. */
 export interface ForwardJob {
@@ -49,50 +52,10 @@ export interface ForwardJob {
 const PIO2_HI = 1.5707963267341256;
 const PIO2_LO = 6.077100506506192e-11;
 const TWO_OVER_PI = 0.6366197723675814;
-const TWO_M24 = 5.960464477539063e-8;
 /** Floor of a branch probability before renormalising (as the composed ops' tf.maximum). */
 export const TINY = 1e-30;
 // cos/sin of φ/2 for the general loops (the N=1 loops inline the same code).
 export const trig = new Float64Array(2);
-
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return h;
-}
-
-/** The two hash keys of an integer seed. */
-export function streamKeys(seed: number): [number, number] {
-  const lo = seed | 0;
-  const hi = Math.floor(seed / 4294967296) | 0;
-  const k1 = mix(mix(lo ^ 0x243f6a88) + hi);
-  const k2 = mix(k1 ^ 0x85a308d3);
-  return [k1 | 0, k2 | 0];
-}
-
-/** u = hash(seed, idx) in [0, 1), a multiple of 2^−24 (exact in float32). */
-function uniformAt(k1: number, k2: number, idx: number): number {
-  let h = (idx ^ k1) | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  h = (h + k2) | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  h = Math.imul(h, 0x846ca68b);
-  h ^= h >>> 16;
-  return (h >>> 8) * TWO_M24;
-}
-
-export function fillUniforms(out: Float32Array, k1: number, k2: number, start: number, count: number): void {
-  for (let i = 0; i < count; i++) out[i] = uniformAt(k1, k2, start + i);
-}
 
 /** trig[0] = cos(a), trig[1] = sin(a): minimax polynomials after a two-part reduction by π/2 (error ≈ 1e−16 for
  * |a| < 1e6, far below float32 resolution up to 1e8); `Math.cos/sin` beyond. About 3× faster than the two calls. */

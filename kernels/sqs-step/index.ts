@@ -86,6 +86,25 @@ export function sparseInputProduct(wt: Tensor, x: Tensor): Tensor {
 }
 
 /**
+ * Products with sample-major data x [B, P] (spikes), visiting only its nonzero entries, row by row:
+ * x·a [B, H] for a [P, H], or with `outer` xᵀ·a [P, H] for a [B, H]. No gradient. Where
+ * `sparseInputSupported()`.
+ */
+export function rowSparseProduct(x: Tensor, a: Tensor, outer: boolean): Tensor {
+  registerSqsStepKernels();
+  return (tf.engine().runKernel(SQS_STEP_KERNELS.rowSparse, { x, a } as any, { outer } as any) as unknown as Tensor[])[0];
+}
+
+/**
+ * The same products for a narrow H, dense and vectorised along P: a·xᵀ [H, B] for a [H, P], or with
+ * `outer` a·x [H, P] for a [H, B]. No gradient. Where `sparseInputSupported()`.
+ */
+export function rowDenseProduct(x: Tensor, a: Tensor, outer: boolean): Tensor {
+  registerSqsStepKernels();
+  return (tf.engine().runKernel(SQS_STEP_KERNELS.rowDense, { x, a } as any, { outer } as any) as unknown as Tensor[])[0];
+}
+
+/**
  * Whether a step of this circuit (or dimensions { n, d }) takes the fused backward under a tape:
  * N = 1, D ≤ 64, backend cpu/wasm (or host tensorflow), and the `fusedGrad` option on.
  */

@@ -17,7 +17,7 @@ import { BackwardJob } from './backward';
 import { ForwardJob, streamKeys } from './forward';
 import { sqsStepOptions } from './options';
 import { runRowJob } from './pool';
-import { isWasmMemory, runSparseInputT, WasmMemory } from './simd';
+import { isWasmMemory, runRowDense, runRowSparse, runSparseInputT, WasmMemory } from './simd';
 import { tf, Tensor } from '../tf';
 
 export const SQS_STEP_KERNELS = {
@@ -27,6 +27,8 @@ export const SQS_STEP_KERNELS = {
   backward: 'SqsFusedStepGrad',
   /** Not an SQS step: the input synapse over sparse data, zT = xᵀ·wT (see ../synapse.ts); it shares this registration. */
   sparseInput: 'SqsSparseInputT',
+  rowSparse: 'SqsRowSparse',
+  rowDense: 'SqsRowDense',
 } as const;
 
 /**
@@ -221,6 +223,31 @@ function sparseInputKernel(backendName: CpuBackendName): KernelImpl {
   };
 }
 
+/**
+ * SqsRowSparse (`dense` false): x [B, P] (data), a [P, H] → x·a [B, H]; with attr outer, a [B, H] → xᵀ·a [P, H].
+ * SqsRowDense (`dense` true, narrow H): a [H, P] → a·xᵀ [H, B]; with attr outer, a [H, B] → a·x [H, P].
+ */
+function rowProductKernel(dense: boolean): (backendName: CpuBackendName) => KernelImpl {
+  return (backendName) => {
+    const fail = failer(dense ? SQS_STEP_KERNELS.rowDense : SQS_STEP_KERNELS.rowSparse);
+    return ({ inputs, backend, attrs }) => {
+      const { x, a } = inputs;
+      const outer = !!attrs?.outer;
+      const shared = dense ? a.shape[1] : a.shape[0]; // the axis a shares with x
+      if (x.shape.length !== 2 || a.shape.length !== 2 || shared !== x.shape[outer ? 0 : 1])
+        fail(`x ${JSON.stringify(x.shape)} and a ${JSON.stringify(a.shape)} do not fit (x [B, P]; a ${dense ? (outer ? '[H, B]' : '[H, P]') : outer ? '[B, H]' : '[P, H]'})`);
+      if (x.dtype !== 'float32' || a.dtype !== 'float32') fail('inputs must be float32');
+      const [b, p] = x.shape;
+      const h = dense ? a.shape[0] : a.shape[1];
+      const outShape = dense ? [h, outer ? p : b] : [outer ? p : b, h];
+      const { outInfos, outArrays, read } = backendArrays(backendName, backend, [outShape]);
+      const run = dense ? runRowDense : runRowSparse;
+      if (!run(read(x), read(a), outArrays[0], b, p, h, outer, backendName === 'wasm' ? wasmHeap(backend) : null)) fail('WebAssembly SIMD is not available');
+      return outInfos;
+    };
+  };
+}
+
 let registered = false;
 
 /** Registers the SQS-step kernels and their gradients (idempotent). */
@@ -231,6 +258,8 @@ export function registerSqsStepKernels(): void {
   registerOnCpuBackends(SQS_STEP_KERNELS.tapedForced, (b) => tapedForwardKernel(b, false));
   registerOnCpuBackends(SQS_STEP_KERNELS.backward, backwardKernel);
   registerOnCpuBackends(SQS_STEP_KERNELS.sparseInput, sparseInputKernel);
+  registerOnCpuBackends(SQS_STEP_KERNELS.rowSparse, rowProductKernel(false));
+  registerOnCpuBackends(SQS_STEP_KERNELS.rowDense, rowProductKernel(true));
   // Sampled outputs: [probs, oneHot, memRe, memIm, prob]; the sampled one-hot is saved for the backward.
   // (Uniforms, when given rather than drawn in the kernel from a seed, carry no gradient.)
   if (!tf.getGradient(SQS_STEP_KERNELS.tapedSampled))

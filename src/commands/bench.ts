@@ -226,7 +226,7 @@ function benchLocalCommand(): Command {
   return new Command('local')
     .description('training samples/s of the local rule on the paper network (256-2-2 + skip, T=10, mnist-1v7-16, 500 samples)')
     .addOption(numberOption('--batch <b>', 'samples per update', { integer: true, min: 1, default: 100 }))
-    .addOption(numberOption('--epochs <e>', 'epochs timed', { integer: true, min: 1, default: 3 }))
+    .addOption(numberOption('--epochs <e>', 'epochs timed, after 10 untimed warm-up epochs', { integer: true, min: 1, default: 20 }))
     .addOption(numberOption('--samples <n>', 'training samples', { integer: true, min: 1, default: 500 }))
     .addOption(numberOption('--T <t>', 'time steps per sample', { integer: true, min: 1, default: 10 }))
     .addOption(numberOption('--lr <lr>', 'learning rate', { above: 0, default: 0.02 }))

@@ -5,7 +5,7 @@
  *   (as N-MNIST was recorded), and any event stream binned into T binary frames.
  */
 import { tf, Tensor } from '../../kernels/tf';
-import { seededUniformArray } from '../../kernels/uniform';
+import { seededBernoulli } from '../../kernels/counter-hash';
 import { Rng } from '../random';
 import { DataError } from './idx';
 import { Events } from './events';
@@ -25,15 +25,12 @@ export function rateEncode(images: Float32Array, batch: number, P: number, T: nu
   }
   if (!(pMax > 0 && pMax <= 1)) throw new DataError(`rateEncode: p_max must be in (0, 1], got ${pMax}`);
   const seed = rng.nextSeed();
-  // On the host, one upload: the same spikes as comparing tf.randomUniform([T, P, B], 0, 1, 'float32',
-  // seed) with tf.minimum(imagesᵀ, pMax) in float32, without six tensor ops over T·P·B elements.
-  const u = seededUniformArray(T * P * batch, seed);
+  // On the host, one upload; the draws from a counter hash (kernels/counter-hash.ts), element
+  // (t, p, b) the (t·P·B + p·B + b)-th of the stream.
   const cap = Math.fround(pMax);
   const prob = new Float32Array(P * batch); // [P, B]
   for (let b = 0; b < batch; b++) for (let p = 0; p < P; p++) prob[p * batch + b] = Math.min(images[b * P + p], cap);
-  const spikes = new Float32Array(T * P * batch);
-  for (let t = 0, i = 0; t < T; t++) for (let j = 0; j < P * batch; j++, i++) spikes[i] = u[i] < prob[j] ? 1 : 0;
-  return tf.tensor3d(spikes, [T, P, batch]);
+  return tf.tensor3d(seededBernoulli(prob, T, seed), [T, P, batch]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,8 @@
 import { LOCAL_RULE_DEFAULTS } from '../schemas';
 import { Tensor, matMulNT, tf } from '../../kernels/tf';
 import { Network, Synapse, predict } from '../network';
-import { addCurrents, synapseCurrents } from '../../kernels/synapse';
+import { addCurrents, dataOuterProduct, dataProduct, synapseCurrents } from '../../kernels/synapse';
+import { sparseInputSupported } from '../../kernels/sqs-step';
 import { Eligibility, NeuronLayer, StepContext } from '../neurons/layer';
 import { Rng } from '../random';
 import { BatchResult, correctCount, readScalars } from './bptt';
@@ -129,14 +130,16 @@ function flipSignal(
 /**
  * Σ_t Σ_b e[h, n, t·B + b]·x_t[b, p] → [N, H, P], the weight update of one synapse over all steps,
  * from eligibilities e [H, N, T·B] and presynaptic spikes by step xt [T, N or 1, B, P] (see
- * `spikesByStep`). On cpu and wasm one product per step, then their sum: the same float operations
- * in the same order as adding each step's product in turn, so a seeded run's weights stay what
- * they were (one product over T·B, or a batched one, rounds differently). Elsewhere (a GPU pays per
- * launch) one product over all T·B columns.
+ * `spikesByStep`). One channel on cpu and wasm: the sparse spike kernel over all T·B samples (the
+ * spikes are ~80 % zeros). Several channels there: one product per step, then their sum (the order
+ * of adding each step's product in turn). Elsewhere (a GPU pays per launch) one product over all
+ * T·B columns.
  */
 function outerOverSteps(e: Tensor, xt: Tensor, steps: number): Tensor {
   const [h, n, tb] = e.shape as number[];
   const [, nin, b, p] = xt.shape as number[];
+  // One channel on cpu/wasm: the sparse spike product over all T·B columns at once.
+  if (n === 1 && nin === 1 && sparseInputSupported()) return tf.reshape(dataOuterProduct(tf.reshape(e, [h, tb]), tf.reshape(xt, [tb, p])), [1, h, p]);
   // tfjs's batched matMul broadcasts a flattened batch (index i mod T·N_in), not an inner axis: tile.
   const x = nin !== n ? tf.tile(xt, [1, n, 1, 1]) : xt;
   if (!STEPWISE_BACKENDS.includes(tf.getBackend())) {
@@ -164,15 +167,15 @@ function sumOverSteps(x: Tensor, steps: number): Tensor {
 }
 
 /**
- * Currents [H, N, T·B] from weights W [N, H, P] and the input spikes x [P, 1, T·B] of all steps.
- * For N = 1 a plain product: synapseCurrents would first slice x to its one channel, and wasm's
- * Slice copies its whole input, here every input spike of the batch.
+ * Currents [H, N, T·B] from weights W [N, H, P] and the input spikes of all steps, x [P, 1, T·B] and
+ * the same sample-major, xT [T·B, P]. For N = 1 a plain product (the sparse spike kernel on cpu and
+ * wasm): synapseCurrents would first slice x to its one channel.
  */
-function inputCurrents(w: Tensor, x: Tensor): Tensor {
+function inputCurrents(w: Tensor, x: Tensor, xT: () => Tensor): Tensor {
   const [n, h, p] = w.shape as number[];
-  const tb = x.shape[2] as number;
   if (n > 1) return synapseCurrents(w, x);
-  return tf.reshape(tf.matMul(tf.reshape(w, [h, p]), tf.reshape(x, [p, tb])), [h, 1, tb]);
+  const t = xT();
+  return tf.reshape(dataProduct(tf.reshape(w, [h, p]), t), [h, 1, t.shape[0] as number]);
 }
 
 /**
@@ -186,6 +189,7 @@ class StepCurrents {
   readonly inputAll: Tensor;
   /** Input spikes by step [T, 1, B, P] (for the weight updates), made on first use. */
   private inputSteps: Tensor | null = null;
+  private readonly inputs: Tensor;
   private readonly batch: number;
   private readonly fromInput = new Map<Synapse, Tensor>();
   private readonly whole: (Tensor | null)[];
@@ -196,7 +200,9 @@ class StepCurrents {
     const [steps, p, b] = inputs.shape as number[];
     this.batch = b;
     this.inputAll = tf.reshape(tf.transpose(inputs, [1, 0, 2]), [p, 1, steps * b]);
-    for (const s of net.synapses) if (s.from < 0) this.fromInput.set(s, inputCurrents(s.weight, this.inputAll));
+    this.inputs = inputs;
+    const xT = () => tf.reshape(this.inputByStep(), [steps * b, p]);
+    for (const s of net.synapses) if (s.from < 0) this.fromInput.set(s, inputCurrents(s.weight, this.inputAll, xT));
     this.biasT = net.biases.map((bias) => (bias ? tf.transpose(bias, [1, 0, 2]) : null));
     this.whole = net.layers.map((_, i) => {
       const into = net.synapses.filter((s) => s.to === i);
@@ -208,8 +214,8 @@ class StepCurrents {
   /** The input spikes laid out [T, 1, B, P], for `outerOverSteps`. */
   inputByStep(): Tensor {
     if (!this.inputSteps) {
-      const [p, , tb] = this.inputAll.shape as number[];
-      this.inputSteps = tf.transpose(tf.reshape(this.inputAll, [p, 1, tb / this.batch, this.batch]), [2, 1, 3, 0]);
+      const [steps, p, b] = this.inputs.shape as number[];
+      this.inputSteps = tf.reshape(tf.transpose(this.inputs, [0, 2, 1]), [steps, 1, b, p]);
     }
     return this.inputSteps;
   }

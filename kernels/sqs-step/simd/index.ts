@@ -129,14 +129,14 @@ export function simdStepSupported(): boolean {
   return simdModule() !== null;
 }
 
-type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT', KernelFn>;
+type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT' | 'rowSparse' | 'rowDense', KernelFn>;
 
 function instantiate(memory: WasmMemory): Kernels {
   const module = isShared(memory) ? sharedSimdModule() : simdModule();
   if (!module) throw new Error('no SIMD module for this memory');
   const instance = new (wasmApi as WasmApi).Instance(module, { env: { memory } });
   const e = instance.exports;
-  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn };
+  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn, rowSparse: e.rowSparse as KernelFn, rowDense: e.rowDense as KernelFn };
 }
 
 type Counts = { inPlace: number; copied: number; scalar: number };
@@ -267,23 +267,56 @@ export function runSimdBackwardM1(J: BackwardJob, r0: number, r1: number, scalar
  * copied through this thread's own memory. False (nothing done) without WebAssembly SIMD.
  */
 export function runSparseInputT(wt: Float32Array, x: Float32Array, zt: Float32Array, p: number, h: number, b: number, heap?: WasmMemory | null): boolean {
-  if (!simdModule() || wt.length !== p * h || x.length !== p * b || zt.length !== b * h) return false;
-  if (heap && !isShared(heap) && [wt, x, zt].every((a) => a.buffer === heap.buffer)) {
+  if (wt.length !== p * h || x.length !== p * b || zt.length !== b * h) return false;
+  return callOnArrays('sparseInputT', [wt, x], zt, heap, [p, h, b, 0, b]);
+}
+
+/**
+ * Kernel `rowSparse` on x [B, P] (mostly zeros) read row by row: out [B, H] = x·a for a [P, H], or
+ * with `outer` out [P, H] = xᵀ·a for a [B, H]. In place or copied as runSparseInputT; false without SIMD.
+ */
+export function runRowSparse(x: Float32Array, a: Float32Array, out: Float32Array, b: number, p: number, h: number, outer: boolean, heap?: WasmMemory | null): boolean {
+  if (x.length !== b * p || a.length !== (outer ? b : p) * h || out.length !== (outer ? p : b) * h) return false;
+  return callOnArrays('rowSparse', [x, a], out, heap, [b, p, h, outer ? 1 : 0]);
+}
+
+/**
+ * Kernel `rowDense` (narrow H, dense along P) on x [B, P]: out [H, B] = a·xᵀ for a [H, P], or with
+ * `outer` out [H, P] = a·x for a [H, B]. In place or copied as runSparseInputT; false without SIMD.
+ */
+export function runRowDense(x: Float32Array, a: Float32Array, out: Float32Array, b: number, p: number, h: number, outer: boolean, heap?: WasmMemory | null): boolean {
+  if (x.length !== b * p || a.length !== h * (outer ? b : p) || out.length !== h * (outer ? p : b)) return false;
+  return callOnArrays('rowDense', [x, a], out, heap, [b, p, h, outer ? 1 : 0]);
+}
+
+/**
+ * Call a kernel of the module on input arrays and one output array (their pointers first, in that
+ * order, then `rest`): in place when all live in `heap` (not shared), else copied through this
+ * thread's own memory. False (nothing done) without WebAssembly SIMD.
+ */
+function callOnArrays(name: 'sparseInputT' | 'rowSparse' | 'rowDense', inputs: Float32Array[], out: Float32Array, heap: WasmMemory | null | undefined, rest: number[]): boolean {
+  if (!simdModule()) return false;
+  const arrays = [...inputs, out];
+  if (heap && !isShared(heap) && arrays.every((a) => a.buffer === heap.buffer)) {
     let kernels = heapKernels.get(heap);
     if (!kernels) {
       kernels = instantiate(heap);
       heapKernels.set(heap, kernels);
     }
-    kernels.sparseInputT(wt.byteOffset, x.byteOffset, zt.byteOffset, p, h, b, 0, b);
+    const ptr = arrays.map((a) => a.byteOffset);
+    kernels[name](...ptr, ...rest);
     return true;
   }
-  const align = (n: number) => Math.ceil(n / 4) * 4;
-  const at = [0, 4 * align(wt.length), 4 * align(wt.length) + 4 * align(x.length)];
-  const { memory, kernels } = ownMemory(at[2] + 4 * zt.length);
+  const ptr: number[] = [];
+  let end = 0;
+  for (const a of arrays) {
+    ptr.push(end);
+    end += 4 * Math.ceil(a.length / 4) * 4;
+  }
+  const { memory, kernels } = ownMemory(end);
   const f32 = new Float32Array(memory.buffer);
-  f32.set(wt, at[0] >> 2);
-  f32.set(x, at[1] >> 2);
-  kernels.sparseInputT(at[0], at[1], at[2], p, h, b, 0, b);
-  zt.set(new Float32Array(memory.buffer, at[2], zt.length));
+  inputs.forEach((a, i) => f32.set(a, ptr[i] >> 2));
+  kernels[name](...ptr, ...rest);
+  out.set(new Float32Array(memory.buffer, ptr[arrays.length - 1], out.length));
   return true;
 }

@@ -422,3 +422,81 @@ export function sparseInputT(wtPtr: usize, xPtr: usize, ztPtr: usize, P: i32, H:
     }
   }
 }
+
+/**
+ * Products with data laid out sample-major, x [B, P] (spikes: mostly zeros), each row of x scanned
+ * in order, four entries per test (a zero group is skipped at once):
+ *   outer = 0: out [B, H],  out[b, :] = Σ_p x[b, p]·a[p, :]   (currents W·x, a = Wᵀ [P, H])
+ *   outer = 1: out [P, H],  out[p, :] = Σ_b x[b, p]·a[b, :]   (a weight update, a = eᵀ [B, H])
+ * Contiguous reads of x, where sparseInputT reads a column of x [P, B] at a stride of B.
+ */
+export function rowSparse(xPtr: usize, aPtr: usize, outPtr: usize, B: i32, P: i32, H: i32, outer: i32): void {
+  const h4 = H & ~3;
+  const outLen = (outer ? P : B) * H;
+  for (let i = 0; i < outLen; i++) store<f32>(outPtr + (<usize>i << 2), 0);
+  for (let b = 0; b < B; b++) {
+    const row = xPtr + (<usize>(b * P) << 2);
+    for (let p0 = 0; p0 < P; p0 += 4) {
+      const n = P - p0 < 4 ? P - p0 : 4;
+      if (n == 4 && !v128.any_true(v128.load(row + (<usize>p0 << 2)))) continue;
+      for (let k = 0; k < n; k++) {
+        const p = p0 + k;
+        const v = load<f32>(row + (<usize>p << 2));
+        if (v == 0) continue;
+        const dst = outPtr + (<usize>((outer ? p : b) * H) << 2);
+        const src = aPtr + (<usize>((outer ? b : p) * H) << 2);
+        const s = f32x4.splat(v);
+        for (let h = 0; h < h4; h += 4) {
+          const o = <usize>h << 2;
+          v128.store(dst + o, f32x4.add(v128.load(dst + o), f32x4.mul(s, v128.load(src + o))));
+        }
+        for (let h = h4; h < H; h++) {
+          const o = <usize>h << 2;
+          store<f32>(dst + o, load<f32>(dst + o) + v * load<f32>(src + o));
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The same products for a narrow H (a few neurons), dense and vectorised along P, x [B, P]:
+ *   outer = 0: out [H, B],  out[h, b] = Σ_p a[h, p]·x[b, p]   (currents, a = W [H, P])
+ *   outer = 1: out [H, P],  out[h, :] = Σ_b a[h, b]·x[b, :]   (a weight update, a = e [H, B])
+ * With H below ~8 the sparse kernel's work per nonzero entry outweighs what the zeros save.
+ */
+export function rowDense(xPtr: usize, aPtr: usize, outPtr: usize, B: i32, P: i32, H: i32, outer: i32): void {
+  const p4 = P & ~3;
+  if (!outer) {
+    for (let h = 0; h < H; h++) {
+      const w = aPtr + (<usize>(h * P) << 2);
+      for (let b = 0; b < B; b++) {
+        const row = xPtr + (<usize>(b * P) << 2);
+        let acc = f32x4.splat(0);
+        for (let p = 0; p < p4; p += 4) {
+          const o = <usize>p << 2;
+          acc = f32x4.add(acc, f32x4.mul(v128.load(w + o), v128.load(row + o)));
+        }
+        let s: f32 = (f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1)) + (f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3));
+        for (let p = p4; p < P; p++) s += load<f32>(w + (<usize>p << 2)) * load<f32>(row + (<usize>p << 2));
+        store<f32>(outPtr + (<usize>(h * B + b) << 2), s);
+      }
+    }
+    return;
+  }
+  for (let i = 0; i < H * P; i++) store<f32>(outPtr + (<usize>i << 2), 0);
+  for (let b = 0; b < B; b++) {
+    const row = xPtr + (<usize>(b * P) << 2);
+    for (let h = 0; h < H; h++) {
+      const e = load<f32>(aPtr + (<usize>(h * B + b) << 2));
+      if (e == 0) continue;
+      const s = f32x4.splat(e);
+      const dst = outPtr + (<usize>(h * P) << 2);
+      for (let p = 0; p < p4; p += 4) {
+        const o = <usize>p << 2;
+        v128.store(dst + o, f32x4.add(v128.load(dst + o), f32x4.mul(s, v128.load(row + o))));
+      }
+      for (let p = p4; p < P; p++) store<f32>(dst + (<usize>p << 2), load<f32>(dst + (<usize>p << 2)) + e * load<f32>(row + (<usize>p << 2)));
+    }
+  }
+}
