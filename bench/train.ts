@@ -38,6 +38,8 @@ export interface TrainBenchOptions {
   counts?: boolean;
   /** Also time the fused path with the general loops only (no unrolled D = 4 loops), in this process. */
   generic?: boolean;
+  /** Data-parallel BPTT: shards per batch (src/learn/shards.ts), run on spare threads; default 1. */
+  shards?: number;
 }
 
 export interface TrainTiming {
@@ -89,7 +91,7 @@ function median(xs: number[]): number {
 }
 
 /** A BPTT training loop over synthetic batches; `step()` trains on the next batch. */
-export function bpttTrainer(o: Required<Pick<TrainBenchOptions, 'batch' | 'hidden' | 'steps' | 'lr' | 'seed'>>) {
+export function bpttTrainer(o: Required<Pick<TrainBenchOptions, 'batch' | 'hidden' | 'steps' | 'lr' | 'seed'>> & { shards?: number }) {
   const net = new Network(benchNetwork(o.hidden), o.seed);
   const opt = new Optimizer(net.namedVariables(), { kind: 'adam', lr: o.lr });
   const rng = new Rng(`${o.seed}/bench-train`);
@@ -99,7 +101,7 @@ export function bpttTrainer(o: Required<Pick<TrainBenchOptions, 'batch' | 'hidde
     net,
     step(): void {
       const x = rateEncode(images, o.batch, PIXELS, o.steps, 0.5, rng);
-      bpttStep(net, opt, x, labels, rng, { surrogate: 'straight-through' });
+      bpttStep(net, opt, x, labels, rng, { surrogate: 'straight-through', shards: o.shards ?? 1 });
       x.dispose();
     },
     /** Fraction of ones in an encoding of the batch (its own random stream: the run is unchanged). */
@@ -185,6 +187,7 @@ export async function runTrainBench(opts: TrainBenchOptions = {}): Promise<Train
     baseline: opts.baseline ?? true,
     counts: opts.counts ?? false,
     generic: opts.generic ?? false,
+    shards: opts.shards ?? 1,
   };
   const loadAverage = os.loadavg()[0];
   const probe = new SqsLayer({ size: 1 });

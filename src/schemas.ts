@@ -117,6 +117,7 @@ const ruleConfigSchema = z.strictObject({
   bptt: z.strictObject({
     surrogate: z.enum(['straight-through', 'pq']).optional().describe("surrogate gradient of a sampled spike; default: the recipe's"),
     logitScale: z.number().optional().describe("scale of the output logits; default: the recipe's"),
+    shards: z.number().int().min(1).optional().describe('cut each batch into this many shards, each with its own random stream, run in parallel on spare threads (data-parallel BPTT); the result depends on the shards, not the threads; default 1'),
   }).optional().describe('options of surrogate-gradient BPTT'),
   local: localRuleSchema.optional(),
 }).describe('options of the learning rule and its optimizer');

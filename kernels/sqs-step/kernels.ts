@@ -17,7 +17,7 @@ import { BackwardJob } from './backward';
 import { ForwardJob, streamKeys } from './forward';
 import { sqsStepOptions } from './options';
 import { runRowJob } from './pool';
-import { isWasmMemory, runRowDense, runRowSparse, runSparseInputT, WasmMemory } from './simd';
+import { isWasmMemory, runRowDense, runRowSparse, runSparseInputT, wasmBackendHeap, WasmMemory } from './simd';
 import { tf, Tensor } from '../tf';
 
 export const SQS_STEP_KERNELS = {
@@ -83,11 +83,6 @@ function backendArrays(backendName: CpuBackendName, backendObject: unknown, outS
 }
 
 /** The wasm backend's heap (a WebAssembly.Memory), where its tensors' arrays live; null if it is not exposed. */
-function wasmHeap(backendObject: unknown): WasmMemory | null {
-  const memory = (backendObject as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
-  return isWasmMemory(memory) ? memory : null;
-}
-
 /** Registers one kernel for every host-memory backend (kept if already registered). */
 function registerOnCpuBackends(kernelName: string, make: (backendName: CpuBackendName) => KernelImpl): void {
   for (const backendName of SQS_STEP_BACKENDS)
@@ -134,7 +129,7 @@ function forwardKernel(backendName: CpuBackendName, kernelName: string = SQS_STE
       probs: o[0], oneHot: o[1], outRe: o[2], outIm: o[3], prob: o[4],
       specialise: sqsStepOptions().specialise,
       simd: sqsStepOptions().simd,
-      heap: backendName === 'wasm' ? wasmHeap(backend) : null,
+      heap: backendName === 'wasm' ? wasmBackendHeap(backend) : null,
     };
     runRowJob('forward', job, rows);
     return outInfos;
@@ -178,7 +173,7 @@ function backwardKernel(backendName: CpuBackendName): KernelImpl {
       gURe: outArrays[0], gUIm: outArrays[1], gMemRe: outArrays[2], gMemIm: outArrays[3], gPhi: outArrays[4],
       specialise: sqsStepOptions().specialise,
       simd: sqsStepOptions().simd,
-      heap: backendName === 'wasm' ? wasmHeap(backend) : null,
+      heap: backendName === 'wasm' ? wasmBackendHeap(backend) : null,
     };
     runRowJob('backward', job, rows);
     return outInfos;
@@ -218,7 +213,7 @@ function sparseInputKernel(backendName: CpuBackendName): KernelImpl {
     const [p, h] = wt.shape;
     const b = x.shape[1];
     const { outInfos, outArrays, read } = backendArrays(backendName, backend, [[b, h]]);
-    if (!runSparseInputT(read(wt), read(x), outArrays[0], p, h, b, backendName === 'wasm' ? wasmHeap(backend) : null)) fail('WebAssembly SIMD is not available');
+    if (!runSparseInputT(read(wt), read(x), outArrays[0], p, h, b, backendName === 'wasm' ? wasmBackendHeap(backend) : null)) fail('WebAssembly SIMD is not available');
     return outInfos;
   };
 }
@@ -242,7 +237,7 @@ function rowProductKernel(dense: boolean): (backendName: CpuBackendName) => Kern
       const outShape = dense ? [h, outer ? p : b] : [outer ? p : b, h];
       const { outInfos, outArrays, read } = backendArrays(backendName, backend, [outShape]);
       const run = dense ? runRowDense : runRowSparse;
-      if (!run(read(x), read(a), outArrays[0], b, p, h, outer, backendName === 'wasm' ? wasmHeap(backend) : null)) fail('WebAssembly SIMD is not available');
+      if (!run(read(x), read(a), outArrays[0], b, p, h, outer, backendName === 'wasm' ? wasmBackendHeap(backend) : null)) fail('WebAssembly SIMD is not available');
       return outInfos;
     };
   };

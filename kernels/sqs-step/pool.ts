@@ -4,15 +4,13 @@
  * (SharedArrayBuffer hand-off; the main thread blocks with `Atomics.wait`) when a step is large
  * enough; the split never changes a result.
  *
- * Workers are started from the worker file (./worker.ts, compiled to worker.js beside this one).
- * When this module runs from TypeScript sources (ts-jest, ts-node: there is no worker.js), the worker
- * is started through a small bootstrap that loads worker.ts with TypeScript's transpiler (a dev
- * dependency whenever sources run), so coverage instrumentation of the main thread never reaches it.
+ * Workers are started from the worker file (./worker.ts, compiled to worker.js beside this one; from
+ * sources through ../worker-start's bootstrap).
  *
  * Threads and the hand-off threshold come from ./options (SQSNN_THREADS, SQSNN_THREAD_MIN_WORK).
  */
-import * as path from 'path';
 import { Worker } from 'worker_threads';
+import { startWorker } from '../worker-start';
 import { ROW_JOBS, RowJobKind, RowJobName, RowJobOf } from './jobs';
 import { sqsStepOptions } from './options';
 import { newSharedSimdMemory, WasmMemory } from './simd';
@@ -23,31 +21,9 @@ const MAX_CHUNKS = 256;
 const READY_TIMEOUT_MS = 20000;
 const STALL_MS = 10000;
 
-/**
- * Loads worker.ts in a worker thread when running from sources: `.ts` files are transpiled (no type
- * check) by the `typescript` package found by the main thread.
- */
-const TS_WORKER_BOOTSTRAP = `
-'use strict';
-const { workerData } = require('worker_threads');
-const fs = require('fs');
-const Module = require('module');
-const ts = require(workerData.bootstrap.typescript);
-Module._extensions['.ts'] = (module, filename) => {
-  const out = ts.transpileModule(fs.readFileSync(filename, 'utf8'), {
-    fileName: filename,
-    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
-  });
-  module._compile(out.outputText, filename);
-};
-require(workerData.bootstrap.entry);
-`;
-
 /** Starts one worker: the compiled worker.js, or worker.ts through the bootstrap when running from sources. */
-function startWorker(setup: WorkerSetup): Worker {
-  if (!__filename.endsWith('.ts')) return new Worker(path.join(__dirname, 'worker.js'), { workerData: setup });
-  const bootstrap = { entry: path.join(__dirname, 'worker.ts'), typescript: require.resolve('typescript') };
-  return new Worker(TS_WORKER_BOOTSTRAP, { eval: true, workerData: { ...setup, bootstrap } });
+function startPoolWorker(setup: WorkerSetup): Worker {
+  return startWorker(__dirname, 'worker', setup, __filename.endsWith('.ts'));
 }
 
 interface Slot {
@@ -81,7 +57,7 @@ function getSlots(wanted: number): Slot[] {
     const ctrl = new Int32Array(new SharedArrayBuffer(16));
     let worker: Worker;
     try {
-      worker = startWorker({ ctrl: ctrl.buffer as SharedArrayBuffer, jobCtrl: jobCtrl.buffer as SharedArrayBuffer });
+      worker = startPoolWorker({ ctrl: ctrl.buffer as SharedArrayBuffer, jobCtrl: jobCtrl.buffer as SharedArrayBuffer });
     } catch (e) {
       markBroken(`worker could not start: ${(e as Error).message}`);
       return [];

@@ -285,6 +285,7 @@ interface TrainOptions {
   baseline: boolean;
   counts?: boolean;
   generic?: boolean;
+  shards: number;
   json?: boolean;
 }
 
@@ -302,6 +303,7 @@ function benchTrainCommand(): Command {
     .addOption(new Option('--no-baseline', 'skip the composed-autodiff baseline in the same process'))
     .addOption(new Option('--counts', 'also count kernel launches and host syncs per step (BPTT and the local rule)'))
     .addOption(new Option('--generic', 'also time the fused path with the general loops only (no unrolled D = 4 loops), as a ratio'))
+    .addOption(numberOption('--shards <k>', 'data-parallel BPTT: shards per batch, run on spare threads (SQSNN_THREADS)', { integer: true, min: 1, default: 1 }))
     .addOption(jsonOption())
     .action(benchTrain);
 }
@@ -320,6 +322,7 @@ async function benchTrain(o: TrainOptions): Promise<void> {
     baseline: o.baseline,
     counts: Boolean(o.counts),
     generic: o.generic,
+    shards: o.shards,
   });
   if (o.json) {
     process.stdout.write(JSON.stringify(r) + '\n');

@@ -43,6 +43,7 @@ export interface TrainOptions {
   clip?: number;
   surrogate?: 'straight-through' | 'pq';
   logitScale?: number;
+  shards?: number;
   neuron?: string;
   memoryQubits?: number;
   ioQubits?: number;
@@ -95,6 +96,7 @@ export function trainCommand(): Command {
     .addOption(numberOption('--clip <c>', 'global gradient-norm clip (0 = off)', { min: 0, defaultText: fromRecipe(recipe.clipNorm, local.clipNorm) }))
     .addOption(choiceOption('--surrogate <s>', 'BPTT: surrogate gradient of a sampled spike', ['straight-through', 'pq'] as const, { defaultText: recipe.surrogate }))
     .addOption(numberOption('--logit-scale <s>', 'BPTT: scale of the output logits', { defaultText: String(recipe.logitScale) }))
+    .addOption(numberOption('--shards <k>', 'BPTT: cut each batch into K shards run in parallel on spare threads (SQSNN_THREADS); the run depends on K, not on the threads', { integer: true, min: 1, defaultText: '1' }))
     .addOption(stringOption('--neuron <kind>', 'neuron kind of every layer: sqs, sqs-compat, qlif, lif, prob', { defaultText: 'sqs' }))
     .addOption(numberOption('--memory-qubits <m>', 'SQS: memory qubits per neuron', { integer: true, min: 0, defaultText: '1' }))
     .addOption(numberOption('--io-qubits <n>', 'SQS: IO qubits per neuron (the output layer has classes/N neurons)', { integer: true, min: 1, defaultText: '1' }))
@@ -192,7 +194,11 @@ export function trainConfigFromOptions(o: TrainOptions): TrainConfig {
         clipNorm: o.clip ?? fileRule.optimizer?.clipNorm ?? recipe.clipNorm,
         ...(o.lrHalfLife !== undefined ? { lrHalfLife: o.lrHalfLife } : {}),
       },
-      bptt: { surrogate: o.surrogate ?? fileRule.bptt?.surrogate ?? recipe.surrogate, logitScale: o.logitScale ?? fileRule.bptt?.logitScale ?? recipe.logitScale },
+      bptt: {
+        surrogate: o.surrogate ?? fileRule.bptt?.surrogate ?? recipe.surrogate,
+        logitScale: o.logitScale ?? fileRule.bptt?.logitScale ?? recipe.logitScale,
+        ...((o.shards ?? fileRule.bptt?.shards) !== undefined ? { shards: o.shards ?? fileRule.bptt?.shards } : {}),
+      },
       local,
     },
     limitTrain: o.limitTrain ?? file.limitTrain,
@@ -211,7 +217,7 @@ export function describeRecipe(cfg: TrainConfig): string {
   const o = cfg.ruleConfig.optimizer;
   const parts = [`${o.kind} lr ${o.lr}`, `batch ${cfg.batch}`];
   if (o.clipNorm) parts.push(`clip ${o.clipNorm}`);
-  if (cfg.rule === 'bptt') parts.push(`surrogate ${cfg.ruleConfig.bptt.surrogate}`, `logit scale ${cfg.ruleConfig.bptt.logitScale ?? 1}`);
+  if (cfg.rule === 'bptt') parts.push(`surrogate ${cfg.ruleConfig.bptt.surrogate}`, `logit scale ${cfg.ruleConfig.bptt.logitScale ?? 1}`, ...((cfg.ruleConfig.bptt.shards ?? 1) > 1 ? [`${cfg.ruleConfig.bptt.shards} shards`] : []));
   else if (cfg.rule === 'local') parts.push(`local ${JSON.stringify(cfg.ruleConfig.local ?? {})}`);
   const inits = new Set(cfg.network.layers.filter((l) => l.init).map((l) => describeInit(l.init)));
   if (inits.size) parts.push(`θ init ${[...inits].join(' / ')}`);

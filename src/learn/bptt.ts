@@ -8,12 +8,18 @@ import { Tensor, tf } from '../../kernels/tf';
 import { Network, predict } from '../network';
 import { Rng } from '../random';
 import { Optimizer } from './optimizer';
+import { shardedGradients } from './shards';
 import type { LearningRule, RuleConfig, RuleKind } from './rule';
 
 export interface BpttOptions {
   surrogate: Surrogate;
   /** Multiplier on counts/T before the softmax (1 = the paper's loss). */
   logitScale?: number;
+  /**
+   * Cut each batch into this many shards, each with its own random stream, run on spare threads
+   * (./shards.ts); default 1. The result depends on the shards, not on the threads.
+   */
+  shards?: number;
 }
 
 export interface BatchResult {
@@ -29,9 +35,12 @@ export function countLoss(counts: Tensor, labels: Tensor, steps: number, scale =
   return tf.losses.softmaxCrossEntropy(tf.oneHot(labels, classes), logits);
 }
 
-/** Loss and gradients of one batch, without touching the parameters. */
+/**
+ * Loss and gradients of one batch, without touching the parameters. `lossScale` multiplies the loss
+ * (and so the gradients): a shard's share of its batch.
+ */
 export function bpttGradients(
-  net: Network, inputs: Tensor, labels: Tensor, rng: Rng, opts: BpttOptions,
+  net: Network, inputs: Tensor, labels: Tensor, rng: Rng, opts: BpttOptions, lossScale = 1,
 ): { loss: Tensor; grads: Record<string, Tensor>; predictions: Tensor } {
   const named = net.namedVariables();
   const names = Object.keys(named);
@@ -44,7 +53,8 @@ export function bpttGradients(
   const { value, grads } = tf.variableGrads(() => {
     const r = net.forward(perStep, { ctx: { rng, train: true, surrogate: opts.surrogate }, constantInputs: true });
     predictions = tf.keep(predict(r.counts, r.probSum, steps));
-    return countLoss(r.counts, labels, steps, opts.logitScale ?? 1) as tf.Scalar;
+    const loss = countLoss(r.counts, labels, steps, opts.logitScale ?? 1) as tf.Scalar;
+    return lossScale === 1 ? loss : tf.mul(loss, lossScale);
   }, Object.values(named));
   const byName: Record<string, Tensor> = {};
   perStep.forEach((x) => x.dispose());
@@ -73,6 +83,12 @@ export function bpttStep(net: Network, opt: Optimizer, inputs: Tensor, labels: T
   let loss = 0;
   let correct = 0;
   tf.tidy(() => {
+    if ((opts.shards ?? 1) > 1) {
+      const g = shardedGradients(net, inputs, labels, rng, opts, opts.shards as number);
+      opt.applyOnDevice(g.grads);
+      [loss, correct] = readScalars(g.loss, g.correct);
+      return;
+    }
     const g = bpttGradients(net, inputs, labels, rng, opts);
     opt.applyOnDevice(g.grads);
     [loss, correct] = readScalars(g.loss, correctCount(g.predictions, labels));

@@ -33,6 +33,12 @@ export function isWasmMemory(x: unknown): x is WasmMemory {
   return wasmApi !== undefined && x instanceof (wasmApi.Memory as unknown as new () => object);
 }
 
+/** The wasm backend's heap (its WebAssembly memory), given the backend object; null for others. */
+export function wasmBackendHeap(backendObject: unknown): WasmMemory | null {
+  const memory = (backendObject as { wasm?: { asm?: { memory?: unknown } } }).wasm?.asm?.memory;
+  return isWasmMemory(memory) ? memory : null;
+}
+
 type KernelFn = (...args: number[]) => number;
 
 /** Bytes of one chunk of rows in the own-memory path: inputs, outputs and kernel stay in L2. */
@@ -129,14 +135,14 @@ export function simdStepSupported(): boolean {
   return simdModule() !== null;
 }
 
-type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT' | 'rowSparse' | 'rowDense', KernelFn>;
+type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d', KernelFn>;
 
 function instantiate(memory: WasmMemory): Kernels {
   const module = isShared(memory) ? sharedSimdModule() : simdModule();
   if (!module) throw new Error('no SIMD module for this memory');
   const instance = new (wasmApi as WasmApi).Instance(module, { env: { memory } });
   const e = instance.exports;
-  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn, rowSparse: e.rowSparse as KernelFn, rowDense: e.rowDense as KernelFn };
+  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn, rowSparse: e.rowSparse as KernelFn, rowDense: e.rowDense as KernelFn, transpose2d: e.transpose2d as KernelFn };
 }
 
 type Counts = { inPlace: number; copied: number; scalar: number };
@@ -290,11 +296,20 @@ export function runRowDense(x: Float32Array, a: Float32Array, out: Float32Array,
 }
 
 /**
+ * dst [N, C, R] = src [N, R, C] (4-byte elements, viewed as float32) by kernel `transpose2d`, in 4 × 4
+ * register blocks. In place or copied as runSparseInputT; false without SIMD.
+ */
+export function runTranspose2d(src: Float32Array, dst: Float32Array, n: number, r: number, c: number, heap?: WasmMemory | null): boolean {
+  if (src.length !== n * r * c || dst.length !== src.length) return false;
+  return callOnArrays('transpose2d', [src], dst, heap, [n, r, c]);
+}
+
+/**
  * Call a kernel of the module on input arrays and one output array (their pointers first, in that
  * order, then `rest`): in place when all live in `heap` (not shared), else copied through this
  * thread's own memory. False (nothing done) without WebAssembly SIMD.
  */
-function callOnArrays(name: 'sparseInputT' | 'rowSparse' | 'rowDense', inputs: Float32Array[], out: Float32Array, heap: WasmMemory | null | undefined, rest: number[]): boolean {
+function callOnArrays(name: 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d', inputs: Float32Array[], out: Float32Array, heap: WasmMemory | null | undefined, rest: number[]): boolean {
   if (!simdModule()) return false;
   const arrays = [...inputs, out];
   if (heap && !isShared(heap) && arrays.every((a) => a.buffer === heap.buffer)) {

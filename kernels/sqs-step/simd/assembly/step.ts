@@ -500,3 +500,39 @@ export function rowDense(xPtr: usize, aPtr: usize, outPtr: usize, B: i32, P: i32
     }
   }
 }
+
+/**
+ * dst [N, C, R] = src [N, R, C] with the last two axes swapped (any 4-byte elements), in 4 × 4 blocks
+ * transposed in registers, blocks visited in 16 × 16 tiles so that both sides stay in cache.
+ */
+export function transpose2d(srcPtr: usize, dstPtr: usize, N: i32, R: i32, C: i32): void {
+  const r4 = R & ~3;
+  const c4 = C & ~3;
+  for (let n = 0; n < N; n++) {
+    const src = srcPtr + (<usize>(n * R * C) << 2);
+    const dst = dstPtr + (<usize>(n * R * C) << 2);
+    for (let r0 = 0; r0 < r4; r0 += 16) {
+      const r1 = r0 + 16 < r4 ? r0 + 16 : r4;
+      for (let c0 = 0; c0 < c4; c0 += 16) {
+        const c1 = c0 + 16 < c4 ? c0 + 16 : c4;
+        for (let r = r0; r < r1; r += 4)
+          for (let c = c0; c < c1; c += 4) {
+            const s = src + (<usize>(r * C + c) << 2);
+            const rowBytes = <usize>C << 2;
+            const a0 = v128.load(s), a1 = v128.load(s + rowBytes), a2 = v128.load(s + 2 * rowBytes), a3 = v128.load(s + 3 * rowBytes);
+            const t0 = v128.shuffle<i32>(a0, a1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(a0, a1, 2, 6, 3, 7);
+            const t2 = v128.shuffle<i32>(a2, a3, 0, 4, 1, 5), t3 = v128.shuffle<i32>(a2, a3, 2, 6, 3, 7);
+            const d = dst + (<usize>(c * R + r) << 2);
+            const colBytes = <usize>R << 2;
+            v128.store(d, v128.shuffle<i32>(t0, t2, 0, 1, 4, 5));
+            v128.store(d + colBytes, v128.shuffle<i32>(t0, t2, 2, 3, 6, 7));
+            v128.store(d + 2 * colBytes, v128.shuffle<i32>(t1, t3, 0, 1, 4, 5));
+            v128.store(d + 3 * colBytes, v128.shuffle<i32>(t1, t3, 2, 3, 6, 7));
+          }
+      }
+    }
+    // The edges: rows past r4 (all columns), columns past c4 (the first r4 rows).
+    for (let r = r4; r < R; r++) for (let c = 0; c < C; c++) store<i32>(dst + (<usize>(c * R + r) << 2), load<i32>(src + (<usize>(r * C + c) << 2)));
+    for (let r = 0; r < r4; r++) for (let c = c4; c < C; c++) store<i32>(dst + (<usize>(c * R + r) << 2), load<i32>(src + (<usize>(r * C + c) << 2)));
+  }
+}
