@@ -10,6 +10,6 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/'],
   testMatch: [
     '<rootDir>/test/tensorflow/**/*.test.ts',
-    ...['kernels.statevector', 'kernels.density', 'kernels.sampling', 'bptt', 'train-optimizer', 'train-syncs', 'local', 'local-kernel'].map((f) => `<rootDir>/test/${f}.test.ts`),
+    ...['kernels.statevector', 'kernels.density', 'kernels.sampling', 'bptt', 'train-optimizer', 'train-syncs', 'adam', 'shards', 'local', 'local-kernel'].map((f) => `<rootDir>/test/${f}.test.ts`),
   ],
 };

@@ -14,6 +14,7 @@ import { ForwardJob } from './sqs-step/forward';
 import { runRowJob } from './sqs-step/pool';
 import { sqsStepOptions } from './sqs-step/options';
 import { SQS_STEP_MAX_DIM } from './sqs-step';
+import { hostArrays } from './host-arrays';
 import { tf } from './tf';
 
 export const SQS_ELIGIBILITY_KERNEL = 'SqsEligibility';
@@ -46,25 +47,6 @@ export function eligibilityKernelApplies(d: number, shots: number, backendName: 
   if (!(enabled && shots === 0 && d <= SQS_STEP_MAX_DIM)) return false;
   if (backendName === 'tensorflow') return sqsStepOptions().fusedOnTensorflow;
   return (BACKENDS as readonly string[]).includes(backendName);
-}
-
-/**
- * Output tensors with writable float32 arrays, then a reader of the inputs. On wasm the outputs are
- * allocated before any input is viewed: malloc may grow the heap, which detaches earlier views.
- */
-function arrays(backendName: Backend, backendObject: unknown, shapes: number[][]) {
-  const backend = backendObject as any;
-  const count = (s: number[]) => s.reduce((a, b) => a * b, 1);
-  if (backendName === 'wasm') {
-    const infos: Info[] = shapes.map((s) => backend.makeOutput(s, 'float32'));
-    return { infos, outs: infos.map((t) => backend.typedArrayFromHeap(t) as Float32Array), read: (t: Info) => backend.typedArrayFromHeap(t) as Float32Array };
-  }
-  const outs = shapes.map((s) => new Float32Array(count(s)));
-  const infos: Info[] =
-    backendName === 'tensorflow'
-      ? shapes.map((s, i) => ({ dataId: backend.write(outs[i], s, 'float32'), shape: s, dtype: 'float32' }))
-      : shapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outs[i]));
-  return { infos, outs, read: (t: Info) => backend.readSync(t.dataId) as Float32Array };
 }
 
 const EMPTY = new Float32Array(0);
@@ -136,7 +118,7 @@ function eligibilityKernel(backendName: Backend) {
     for (const t of [uRe, uIm, memRe, memIm, z, coeffs, extra]) if (t.dtype !== 'float32') fail(`inputs must be float32, got ${t.dtype}`);
 
     const shapes = [[h, outcomes, b], ...(mode === 0 ? [[h, n, b]] : []), [h, dm, b], [h, dm, b], [h, b], [h, n, b], [h, k, b], [h, n, b], [h, n, b]];
-    const { infos, outs, read } = arrays(backendName, backend, shapes);
+    const { infos, outs, read } = hostArrays(backendName, backend, shapes);
     const [probs, outRe, outIm, prob, spikeProb, dTheta, dPhi, dCurrent] = mode === 0 ? [outs[0], ...outs.slice(2)] : outs;
     const spikes = mode === 0 ? outs[1] : read(extra);
     const zs = read(z);

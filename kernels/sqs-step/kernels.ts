@@ -17,7 +17,8 @@ import { BackwardJob } from './backward';
 import { ForwardJob, streamKeys } from './forward';
 import { sqsStepOptions } from './options';
 import { runRowJob } from './pool';
-import { isWasmMemory, runRowDense, runRowSparse, runSparseInputT, wasmBackendHeap, WasmMemory } from './simd';
+import { runRowDense, runRowSparse, runSparseInputT, wasmBackendHeap } from './simd';
+import { hostArrays } from '../host-arrays';
 import { tf, Tensor } from '../tf';
 
 export const SQS_STEP_KERNELS = {
@@ -65,24 +66,12 @@ function failer(kernelName: string): (msg: string) => never {
   };
 }
 
-/** Float32 output tensors with writable arrays, and a reader of float32 inputs, on a cpu, wasm or tensorflow backend. */
+/** Float32 output tensors with writable arrays (`outInfos`, `outArrays`), and a reader of float32 inputs. */
 function backendArrays(backendName: CpuBackendName, backendObject: unknown, outShapes: number[][]) {
-  const backend = backendObject as any;
-  if (backendName === 'wasm') {
-    // Allocate first: malloc may grow the heap, which detaches earlier views.
-    const outInfos: Info[] = outShapes.map((s) => backend.makeOutput(s, 'float32'));
-    const outArrays: Float32Array[] = outInfos.map((t) => backend.typedArrayFromHeap(t));
-    return { outInfos, outArrays, read: (t: Info): Float32Array => backend.typedArrayFromHeap(t) };
-  }
-  const outArrays = outShapes.map((s) => new Float32Array(size(s)));
-  const outInfos: Info[] =
-    backendName === 'tensorflow'
-      ? outShapes.map((s, i) => ({ dataId: backend.write(outArrays[i], s, 'float32'), shape: s, dtype: 'float32' }))
-      : outShapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outArrays[i]));
-  return { outInfos, outArrays, read: (t: Info): Float32Array => backend.readSync(t.dataId) as Float32Array };
+  const { infos, outs, read } = hostArrays(backendName, backendObject, outShapes);
+  return { outInfos: infos as Info[], outArrays: outs, read: (t: Info) => read(t) };
 }
 
-/** The wasm backend's heap (a WebAssembly.Memory), where its tensors' arrays live; null if it is not exposed. */
 /** Registers one kernel for every host-memory backend (kept if already registered). */
 function registerOnCpuBackends(kernelName: string, make: (backendName: CpuBackendName) => KernelImpl): void {
   for (const backendName of SQS_STEP_BACKENDS)

@@ -1,9 +1,10 @@
 /**
  * Adam (and plain SGD) over named variables, with state keyed by the same stable names as
- * checkpoints, so a resumed run continues exactly. Each parameter tensor is updated by one fused
- * expression per step.
+ * checkpoints, so a resumed run continues exactly. Each parameter tensor's Adam update is one kernel
+ * pass on host-memory backends (kernels/adam.ts), one composed expression elsewhere.
  */
 import { Tensor, tf } from '../../kernels/tf';
+import { adamUpdate } from '../../kernels/adam';
 import { ConfigError } from '../errors';
 
 export interface OptimizerConfig {
@@ -67,18 +68,17 @@ export class Optimizer {
       const norm = (names.length ? tf.sqrt(tf.addN(names.map((k) => tf.sum(tf.square(grads[k]))))) : tf.scalar(0)) as tf.Scalar;
       const clip = clipNorm > 0 ? tf.minimum(1, tf.div(clipNorm, norm)) : null;
       for (const k of names) {
-        const g = clip ? tf.mul(grads[k], clip) : grads[k];
         const rate = lr * this.scaleFor(k);
         if (this.config.kind === 'sgd') {
+          const g = clip ? tf.mul(grads[k], clip) : grads[k];
           this.vars[k].assign(tf.sub(this.vars[k], tf.mul(g, rate)));
           continue;
         }
-        const m = tf.add(tf.mul(this.m[k], beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(this.v[k], beta2), tf.mul(tf.square(g), 1 - beta2));
+        const stepSize = (rate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
+        const [p, m, v] = adamUpdate(this.vars[k], this.m[k], this.v[k], grads[k], clip, { beta1, beta2, epsilon, stepSize });
         this.m[k].assign(m);
         this.v[k].assign(v);
-        const stepSize = (rate * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
-        this.vars[k].assign(tf.sub(this.vars[k], tf.mul(tf.div(m, tf.add(tf.sqrt(v), epsilon)), stepSize)));
+        this.vars[k].assign(p);
       }
       return norm;
     });
