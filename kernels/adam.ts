@@ -4,11 +4,12 @@
  * On the host-memory backends (cpu, wasm, tfjs-node's host tensorflow) one pass over the arrays in a
  * kernel, `SqsAdam` — the composed expression is twelve passes, ~9 ms a step for the 800k
  * parameters of 784-1000-10 on wasm; elsewhere (a GPU) the composed ops, which stay on the device.
- * The kernel computes each element in double and rounds once: it agrees with the composed float32
- * ops to float32 rounding.
+ * The kernel runs the SIMD module's `adam` (float32, four at a time, as the composed ops compute), or
+ * without WebAssembly SIMD a loop in double: both agree with the composed ops to float32 rounding.
  */
 import { hostArrays, HostBackendName, TensorInfoLike } from './host-arrays';
 import { sqsStepOptions } from './sqs-step/options';
+import { runAdam, wasmBackendHeap } from './sqs-step/simd';
 import { tf, Tensor } from './tf';
 
 export interface AdamScalars {
@@ -65,6 +66,8 @@ function adamKernel(backendName: HostBackendName) {
     const g = read(grad);
     const c = read(clip)[0];
     const { beta1, beta2, epsilon, stepSize } = attrs;
+    // WebAssembly SIMD (in place on wasm's heap) where available, in float32 as the composed ops.
+    if (runAdam(p, m1, v1, g, [p2, m2, v2], c, beta1, beta2, epsilon, stepSize, backendName === 'wasm' ? wasmBackendHeap(backend) : null)) return infos;
     const a1 = 1 - beta1;
     const a2 = 1 - beta2;
     for (let i = 0; i < n; i++) {

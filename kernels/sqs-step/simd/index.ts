@@ -135,14 +135,14 @@ export function simdStepSupported(): boolean {
   return simdModule() !== null;
 }
 
-type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d', KernelFn>;
+type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d' | 'adam', KernelFn>;
 
 function instantiate(memory: WasmMemory): Kernels {
   const module = isShared(memory) ? sharedSimdModule() : simdModule();
   if (!module) throw new Error('no SIMD module for this memory');
   const instance = new (wasmApi as WasmApi).Instance(module, { env: { memory } });
   const e = instance.exports;
-  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn, rowSparse: e.rowSparse as KernelFn, rowDense: e.rowDense as KernelFn, transpose2d: e.transpose2d as KernelFn };
+  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn, rowSparse: e.rowSparse as KernelFn, rowDense: e.rowDense as KernelFn, transpose2d: e.transpose2d as KernelFn, adam: e.adam as KernelFn };
 }
 
 type Counts = { inPlace: number; copied: number; scalar: number };
@@ -305,13 +305,24 @@ export function runTranspose2d(src: Float32Array, dst: Float32Array, n: number, 
 }
 
 /**
- * Call a kernel of the module on input arrays and one output array (their pointers first, in that
+ * One Adam step (kernel `adam`, float32, four parameters at a time): p2, m2, v2 from p, m, v, g and
+ * the clip factor c. In place or copied as runSparseInputT; false without SIMD.
+ */
+export function runAdam(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, out: [Float32Array, Float32Array, Float32Array], c: number, beta1: number, beta2: number, eps: number, step: number, heap?: WasmMemory | null): boolean {
+  const n = p.length;
+  if ([m, v, g, ...out].some((a) => a.length !== n)) return false;
+  return callOnArrays('adam', [p, m, v, g], out, heap, [n, c, beta1, beta2, eps, step]);
+}
+
+/**
+ * Call a kernel of the module on input arrays and output arrays (their pointers first, in that
  * order, then `rest`): in place when all live in `heap` (not shared), else copied through this
  * thread's own memory. False (nothing done) without WebAssembly SIMD.
  */
-function callOnArrays(name: 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d', inputs: Float32Array[], out: Float32Array, heap: WasmMemory | null | undefined, rest: number[]): boolean {
+function callOnArrays(name: 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d' | 'adam', inputs: Float32Array[], out: Float32Array | Float32Array[], heap: WasmMemory | null | undefined, rest: number[]): boolean {
   if (!simdModule()) return false;
-  const arrays = [...inputs, out];
+  const outs = Array.isArray(out) ? out : [out];
+  const arrays = [...inputs, ...outs];
   if (heap && !isShared(heap) && arrays.every((a) => a.buffer === heap.buffer)) {
     let kernels = heapKernels.get(heap);
     if (!kernels) {
@@ -332,6 +343,6 @@ function callOnArrays(name: 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpo
   const f32 = new Float32Array(memory.buffer);
   inputs.forEach((a, i) => f32.set(a, ptr[i] >> 2));
   kernels[name](...ptr, ...rest);
-  out.set(new Float32Array(memory.buffer, ptr[arrays.length - 1], out.length));
+  outs.forEach((o, i) => o.set(new Float32Array(memory.buffer, ptr[inputs.length + i], o.length)));
   return true;
 }

@@ -536,3 +536,31 @@ export function transpose2d(srcPtr: usize, dstPtr: usize, N: i32, R: i32, C: i32
     for (let r = 0; r < r4; r++) for (let c = c4; c < C; c++) store<i32>(dst + (<usize>(c * R + r) << 2), load<i32>(src + (<usize>(r * C + c) << 2)));
   }
 }
+
+/**
+ * One Adam step over n parameters (kernels/adam.ts): g' = c·g, m' = β₁m + (1−β₁)g',
+ * v' = β₂v + (1−β₂)g'², p' = p − s·m'/(√v' + ε), in float32 as the composed ops, four at a time.
+ */
+export function adam(pPtr: usize, mPtr: usize, vPtr: usize, gPtr: usize, p2Ptr: usize, m2Ptr: usize, v2Ptr: usize, n: i32, c: f32, beta1: f32, beta2: f32, eps: f32, step: f32): void {
+  const n4 = n & ~3;
+  const C = f32x4.splat(c), B1 = f32x4.splat(beta1), A1 = f32x4.splat(1 - beta1), B2 = f32x4.splat(beta2), A2 = f32x4.splat(1 - beta2);
+  const E = f32x4.splat(eps), S = f32x4.splat(step);
+  for (let i = 0; i < n4; i += 4) {
+    const o = <usize>i << 2;
+    const g = f32x4.mul(v128.load(gPtr + o), C);
+    const m = f32x4.add(f32x4.mul(v128.load(mPtr + o), B1), f32x4.mul(g, A1));
+    const v = f32x4.add(f32x4.mul(v128.load(vPtr + o), B2), f32x4.mul(f32x4.mul(g, g), A2));
+    v128.store(m2Ptr + o, m);
+    v128.store(v2Ptr + o, v);
+    v128.store(p2Ptr + o, f32x4.sub(v128.load(pPtr + o), f32x4.mul(f32x4.div(m, f32x4.add(f32x4.sqrt(v), E)), S)));
+  }
+  for (let i = n4; i < n; i++) {
+    const o = <usize>i << 2;
+    const g = load<f32>(gPtr + o) * c;
+    const m = load<f32>(mPtr + o) * beta1 + g * (1 - beta1);
+    const v = load<f32>(vPtr + o) * beta2 + g * g * (1 - beta2);
+    store<f32>(m2Ptr + o, m);
+    store<f32>(v2Ptr + o, v);
+    store<f32>(p2Ptr + o, load<f32>(pPtr + o) - (m / (Mathf.sqrt(v) + eps)) * step);
+  }
+}
