@@ -79,6 +79,34 @@ export interface SynapseOptions {
    * gradient (a tape then sees none flow to them). Only for inputs; hidden spikes carry gradients.
    */
   constantInput?: boolean;
+  /**
+   * With `constantInput`, one channel and the sparse kernel: the weights transposed, Wᵀ [P, H], made
+   * once for all T steps by `transposedInputWeight` (and differentiated through it), instead of a
+   * transpose of W per step and of its gradient per step.
+   */
+  weightT?: Tensor;
+}
+
+/**
+ * Wᵀ [P, H] of a one-channel synapse's weights [1, H, P] for `SynapseOptions.weightT`, where the
+ * sparse kernel runs (else null): under a tape its gradient is one transpose of the summed dWᵀ.
+ */
+export function transposedInputWeight(weights: Tensor): Tensor | null {
+  const [n, h, p] = weights.shape as number[];
+  if (n !== 1 || !sparseInputSupported()) return null;
+  return tf.transpose(tf.reshape(weights, [h, p]));
+}
+
+/** W·x [H, B] from Wᵀ [P, H] and data x [P, B]; the gradient is dWᵀ [P, H] (see `SynapseOptions.weightT`). */
+function sparseInputMatMulT(wt: Tensor, x: Tensor): Tensor {
+  const f = tf.customGrad(((wtIn: Tensor, save: (t: Tensor[]) => void) => {
+    save([x]);
+    return {
+      value: tf.transpose(sparseInputProduct(wtIn, x)),
+      gradFunc: (dy: Tensor, saved: Tensor[]) => [sparseInputProduct(tf.transpose(dy), tf.transpose(saved[0]))],
+    };
+  }) as never) as unknown as (wt: Tensor) => Tensor;
+  return f(wt);
 }
 
 /**
@@ -93,7 +121,7 @@ export function synapseCurrents(weights: Tensor, pre: Tensor, bias?: Tensor, opt
   let z: Tensor;
   if (n === 1) {
     const x = nin === 1 ? tf.reshape(pre, [p, b]) : tf.reshape(tf.slice(pre, [0, 0, 0], [p, 1, b]), [p, b]);
-    z = (opts.constantInput ? constantInputMatMul : denseMatMul)(tf.reshape(weights, [h, p]), x);
+    z = opts.constantInput && opts.weightT ? sparseInputMatMulT(opts.weightT, x) : (opts.constantInput ? constantInputMatMul : denseMatMul)(tf.reshape(weights, [h, p]), x);
     if (bias) z = tf.add(z, tf.reshape(bias, [h, 1]));
     return tf.reshape(z, [h, 1, b]);
   }

@@ -2,7 +2,7 @@
  * A spiking network: neuron layers joined by dense (channel-wise) synapses, optional skip
  * connections, and a spike-count readout. All models — SQS and baselines — run through this class.
  */
-import { addCurrents, synapseCurrents } from '../kernels/synapse';
+import { addCurrents, synapseCurrents, transposedInputWeight } from '../kernels/synapse';
 import { Tensor, tf } from '../kernels/tf';
 import { ConfigError } from './errors';
 import { LayerConfig, NeuronKind, NeuronLayer, StepContext } from './neurons/layer';
@@ -121,10 +121,12 @@ export class Network {
   }
 
   /** Currents [H, N, B] into layer `to` from the spikes available at this step. */
-  currentsInto(to: number, outputs: Tensor[], input: Tensor, constantInputs = false): Tensor {
+  currentsInto(to: number, outputs: Tensor[], input: Tensor, constantInputs = false, weightsT?: Map<Synapse, Tensor | null>): Tensor {
     const parts = this.synapses
       .filter((s) => s.to === to)
-      .map((s) => (s.from < 0 ? synapseCurrents(s.weight, input, undefined, { constantInput: constantInputs }) : synapseCurrents(s.weight, outputs[s.from])));
+      .map((s) =>
+        s.from < 0 ? synapseCurrents(s.weight, input, undefined, { constantInput: constantInputs, weightT: weightsT?.get(s) ?? undefined }) : synapseCurrents(s.weight, outputs[s.from]),
+      );
     const bias = this.biases[to];
     const z = addCurrents(parts);
     return bias ? tf.add(z, tf.transpose(bias, [1, 0, 2])) : z;
@@ -148,12 +150,14 @@ export class Network {
     let probSum: Tensor | null = null;
     const record: Tensor[][] | undefined = opts.record ? this.layers.map(() => []) : undefined;
     const last = this.layers.length - 1;
+    // Inputs that are data: each input synapse's weights transposed once for all steps (sparse kernel).
+    const weightsT = opts.constantInputs ? new Map(this.synapses.filter((s) => s.from < 0).map((s) => [s, transposedInputWeight(s.weight)])) : undefined;
     for (let t = 0; t < steps; t++) {
       const x = tf.reshape(split ? inputs[t] : tf.slice(inputs, [t, 0, 0], [1, p, b]), [p, 1, b]);
       const outputs: Tensor[] = [];
       const next = states.slice();
       this.layers.forEach((layer, i) => {
-        const z = this.currentsInto(i, outputs, x, opts.constantInputs);
+        const z = this.currentsInto(i, outputs, x, opts.constantInputs, weightsT);
         const r =
           i === last && opts.forcedOutput
             ? layer.stepForced(preps[i], states[i], z, tf.squeeze(tf.slice(opts.forcedOutput, [t, 0, 0, 0], [1, -1, -1, -1]), [0]))

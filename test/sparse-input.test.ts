@@ -6,7 +6,7 @@
  */
 import seedrandom from 'seedrandom';
 import { sparseInputSupported, withSqsStepOptions } from '../kernels/sqs-step';
-import { dataOuterProduct, dataProduct, synapseCurrents } from '../kernels/synapse';
+import { dataOuterProduct, dataProduct, synapseCurrents, transposedInputWeight } from '../kernels/synapse';
 import { initBackend } from '../src/backend';
 import { maxAbsDiff, tf } from './helpers';
 
@@ -71,5 +71,29 @@ describe.each(['cpu', 'wasm'])('sparse input synapse on %s', (backendName) => {
     expect(maxAbsDiff(gs, gd)).toBeLessThan(1e-5 * Math.max(1, ...Array.from(gd).map(Math.abs)));
     expect(Math.max(...Array.from(gd).map(Math.abs))).toBeGreaterThan(0.1);
     tf.dispose([w, x, e, xT]);
+  });
+
+  test('weights transposed once for all steps (weightT): currents and dW over 3 steps equal the dense product', () => {
+    const rng = seedrandom('weight-t');
+    const [p, h, b] = [45, 10, 7];
+    const w = tf.tensor3d(Float32Array.from({ length: h * p }, () => rng() - 0.5), [1, h, p]);
+    const xs = [0, 1, 2].map(() => tf.tensor3d(Float32Array.from({ length: p * b }, () => (rng() < 0.2 ? 1 : 0)), [p, 1, b]));
+    const dys = [0, 1, 2].map(() => tf.tensor3d(Float32Array.from({ length: h * b }, () => rng() - 0.5), [h, 1, b]));
+    const run = (transposedOnce: boolean) =>
+      withSqsStepOptions({ sparseInputs: transposedOnce }, () =>
+        tf.tidy(() => {
+          const f = (wIn: tf.Tensor) => {
+            const weightT = transposedOnce ? (transposedInputWeight(wIn) as tf.Tensor) : undefined;
+            return tf.addN(xs.map((x, t) => tf.sum(tf.mul(synapseCurrents(wIn, x, undefined, { constantInput: true, weightT }), dys[t]))));
+          };
+          return [f(w).dataSync()[0], Array.from(tf.grad(f)(w).dataSync())] as const;
+        }),
+      );
+    const [zs, gs] = run(true);
+    const [zd, gd] = run(false);
+    expect(zs).toBeCloseTo(zd, 4);
+    expect(maxAbsDiff(gs, gd)).toBeLessThan(1e-5);
+    expect(Math.max(...gd.map(Math.abs))).toBeGreaterThan(0.1);
+    tf.dispose([w, ...xs, ...dys]);
   });
 });
