@@ -135,14 +135,14 @@ export function simdStepSupported(): boolean {
   return simdModule() !== null;
 }
 
-type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d' | 'adam', KernelFn>;
+type Kernels = Record<KernelSpec<unknown>['exportName'] | 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d' | 'adam' | 'bernoulli', KernelFn>;
 
 function instantiate(memory: WasmMemory): Kernels {
   const module = isShared(memory) ? sharedSimdModule() : simdModule();
   if (!module) throw new Error('no SIMD module for this memory');
   const instance = new (wasmApi as WasmApi).Instance(module, { env: { memory } });
   const e = instance.exports;
-  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn, rowSparse: e.rowSparse as KernelFn, rowDense: e.rowDense as KernelFn, transpose2d: e.transpose2d as KernelFn, adam: e.adam as KernelFn };
+  return { stepN1M1: e.stepN1M1 as KernelFn, backwardN1M1: e.backwardN1M1 as KernelFn, sparseInputT: e.sparseInputT as KernelFn, rowSparse: e.rowSparse as KernelFn, rowDense: e.rowDense as KernelFn, transpose2d: e.transpose2d as KernelFn, adam: e.adam as KernelFn, bernoulli: e.bernoulli as KernelFn };
 }
 
 type Counts = { inPlace: number; copied: number; scalar: number };
@@ -314,12 +314,18 @@ export function runAdam(p: Float32Array, m: Float32Array, v: Float32Array, g: Fl
   return callOnArrays('adam', [p, m, v, g], out, heap, [n, c, beta1, beta2, eps, step]);
 }
 
+/** out [repeats·n] = Bernoulli draws of the counter hash (k1, k2) against prob [n] (kernel `bernoulli`); false without SIMD. */
+export function runBernoulli(prob: Float32Array, out: Float32Array, repeats: number, k1: number, k2: number): boolean {
+  if (out.length !== prob.length * repeats) return false;
+  return callOnArrays('bernoulli', [prob], out, null, [prob.length, repeats, k1, k2]);
+}
+
 /**
  * Call a kernel of the module on input arrays and output arrays (their pointers first, in that
  * order, then `rest`): in place when all live in `heap` (not shared), else copied through this
  * thread's own memory. False (nothing done) without WebAssembly SIMD.
  */
-function callOnArrays(name: 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d' | 'adam', inputs: Float32Array[], out: Float32Array | Float32Array[], heap: WasmMemory | null | undefined, rest: number[]): boolean {
+function callOnArrays(name: 'sparseInputT' | 'rowSparse' | 'rowDense' | 'transpose2d' | 'adam' | 'bernoulli', inputs: Float32Array[], out: Float32Array | Float32Array[], heap: WasmMemory | null | undefined, rest: number[]): boolean {
   if (!simdModule()) return false;
   const outs = Array.isArray(out) ? out : [out];
   const arrays = [...inputs, ...outs];

@@ -564,3 +564,28 @@ export function adam(pPtr: usize, mPtr: usize, vPtr: usize, gPtr: usize, p2Ptr: 
     store<f32>(p2Ptr + o, load<f32>(pPtr + o) - (m / (Mathf.sqrt(v) + eps)) * step);
   }
 }
+
+/**
+ * Bernoulli draws (kernels/counter-hash.ts `seededBernoulli`): out[r·n + j] = 1 when the draw of
+ * counter r·n + j is below prob[j], else 0, for r < repeats; four counters per hash.
+ */
+export function bernoulli(probPtr: usize, outPtr: usize, n: i32, repeats: i32, k1: i32, k2: i32): void {
+  const n4 = n & ~3;
+  const one = f32x4.splat(1);
+  for (let r = 0; r < repeats; r++) {
+    const base = r * n;
+    const out = outPtr + (<usize>base << 2);
+    for (let j = 0; j < n4; j += 4) {
+      const u = uniforms(k1, k2, base + j);
+      v128.store(out + (<usize>j << 2), v128.and(f32x4.lt(u, v128.load(probPtr + (<usize>j << 2))), one));
+    }
+    if (n4 < n) {
+      const u = uniforms(k1, k2, base + n4);
+      for (let j = n4; j < n; j++) {
+        const lane = j - n4;
+        const uj: f32 = lane == 0 ? f32x4.extract_lane(u, 0) : lane == 1 ? f32x4.extract_lane(u, 1) : f32x4.extract_lane(u, 2);
+        store<f32>(out + (<usize>j << 2), uj < load<f32>(probPtr + (<usize>j << 2)) ? 1 : 0);
+      }
+    }
+  }
+}
