@@ -270,3 +270,22 @@ test('with several IO qubits per output neuron, class c is the target of channel
   rule.dispose();
   net.dispose();
 });
+
+test.each(['broadcast', 'flip', 'spsa'] as const)(
+  'class balance with several IO qubits per output neuron (%s signal): each neuron weighted by the mean of its targets\' weights',
+  (signal) => {
+    // Was a shape error: the balance weights were per IO qubit [H, N, B], the eligibilities per neuron.
+    const net = new Network({ inputs: 6, layers: [{ neuron: 'sqs', size: 3 }, { neuron: 'sqs', size: 2, ioQubits: 2, ansatz: { type: 'hardware-efficient', layers: 1 } }] }, 7);
+    const local = { balance: true, ...(signal === 'spsa' ? { spsa: 2 } : { hiddenSignal: signal }) };
+    const rule = new LocalRule(net, { optimizer: { kind: 'sgd', lr: 0.1 }, bptt: { surrogate: 'straight-through' }, local });
+    tf.tidy(() => {
+      const x = tf.cast(tf.less(new Rng('io2-x').uniform([3, 6, 4]), 0.5), 'float32');
+      const r = rule.estimate(x, tf.tensor1d([0, 1, 2, 3], 'int32'), new Rng(3));
+      const names = Object.keys(r.grads);
+      expect(names).toEqual(expect.arrayContaining(['layer.1.theta', 'synapse.0.1.weight', 'layer.0.theta']));
+      for (const k of names) expect(Array.from(r.grads[k].dataSync()).every(Number.isFinite)).toBe(true);
+    });
+    rule.dispose();
+    net.dispose();
+  },
+);

@@ -407,10 +407,15 @@ export class LocalRule implements LearningRule {
     });
   }
 
-  /** Per-target weights [H, 1, B]: C/2 for a spike target, C/(2(C−1)) for silence (C = classes). */
+  /**
+   * Per-neuron weights [H, 1, B] from targets y [H, N, B]: C/2 for a spike target, C/(2(C−1)) for
+   * silence (C = classes). A neuron of N > 1 IO qubits has one likelihood, of its joint outcome, and
+   * takes the mean of its qubits' weights (N = 1: the target's own weight).
+   */
   private balanceWeights(y: Tensor): Tensor {
     const c = this.net.classes;
-    return tf.add(tf.mul(y, c / 2 - c / (2 * (c - 1))), c / (2 * (c - 1)));
+    const w = tf.add(tf.mul(y, c / 2 - c / (2 * (c - 1))), c / (2 * (c - 1)));
+    return (y.shape[1] as number) === 1 ? w : tf.mean(w, 1, true);
   }
 
   /** SPSA on one synapse: Δ ∈ {±1}^{N×H×P}, z± = z ± εΔx, ĝ = (p₊ − p₋)/(2ε)·Δ, divided by p. */
