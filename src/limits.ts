@@ -10,6 +10,11 @@
  *                                          currents and spikes of the layer)
  *   bptt         T × one step              the tape keeps every step for the backward pass
  *   local        (1 + 2K + 2N) × one step  every parameter-shifted circuit of a step at once
+ *              + T × kept per step         the batched rule keeps each step's eligibilities
+ *                                          (∂log p per parameter and current), spikes and
+ *                                          signals for the updates summed over all T at the end
+ *              + one output step × H·B     the `flip` signal re-runs the output layer once per
+ *                                          hidden neuron (a batch of H_hidden·B columns)
  *
  * B is the batch actually used: min(batch, training examples).
  */
@@ -34,36 +39,57 @@ export interface TrainingMemory {
   step: number;
   /** Copies of one step held at once (T for bptt). */
   stepsHeld: number;
+  /** Local rule: what it keeps of every step until the updates (eligibilities, spikes, signals), and the flip re-run. */
+  localKept: number;
   total: number;
   batch: number;
 }
 
-function layerStepBytes(l: LayerConfig, batch: number): { bytes: number; shifts: number } {
+/** The fields of a run the estimate reads (the local rule's options: whether the signal is `flip`). */
+export type MemoryShape = Pick<TrainConfig, 'network' | 'steps' | 'batch' | 'rule' | 'encoding'> & { ruleConfig?: { [rule: string]: unknown } };
+
+function layerStepBytes(l: LayerConfig, batch: number): { bytes: number; shifts: number; kept: number } {
   const size = l.size;
   const c = neuronKind(l.neuron).circuit?.(l);
   if (c) {
     const n = c.ioQubits;
     // The dense path applies the whole circuit as one matrix: its working set does not grow with gates.
     const reg = { qubits: c.totalQubits, gates: preferDense(c, size) ? 1 : c.ops.length };
-    return { bytes: stepBytes(reg, size * batch, 'statevector') + size * n * batch * 4 * 8, shifts: 2 * c.paramNames.length + 2 * n };
+    // Kept per step by the local rule: ∂log p per angle (K) and per current (N), spikes, signal, clipped copies.
+    const kept = size * batch * 4 * (2 * c.paramNames.length + 4 * n);
+    return { bytes: stepBytes(reg, size * batch, 'statevector') + size * n * batch * 4 * 8, shifts: 2 * c.paramNames.length + 2 * n, kept };
   }
   // Classical neurons: a few float32 per neuron and sample (membrane, spikes, currents, surrogate).
-  return { bytes: size * batch * 4 * 16, shifts: 2 };
+  return { bytes: size * batch * 4 * 16, shifts: 2, kept: size * batch * 4 * 8 };
 }
 
-export function trainingMemory(cfg: Pick<TrainConfig, 'network' | 'steps' | 'batch' | 'rule' | 'encoding'>, data: DataShape): TrainingMemory {
+export function trainingMemory(cfg: MemoryShape, data: DataShape): TrainingMemory {
   const batch = Math.min(cfg.batch, Math.max(1, data.nTrain));
   const parameters = countParameters(cfg.network) * 4 * 4;
   const inputs = cfg.steps * inputFeatures(data.height * data.width, cfg.encoding) * batch * 4 * 3;
   let step = 0;
   let shifts = 1;
+  let kept = 0;
   for (const l of cfg.network.layers) {
     const s = layerStepBytes(l, batch);
     step += s.bytes;
     shifts = Math.max(shifts, s.shifts);
+    kept += s.kept;
   }
-  const stepsHeld = cfg.rule === 'bptt' ? cfg.steps : 1 + shifts;
-  return { parameters, inputs, step, stepsHeld, total: parameters + inputs + step * stepsHeld, batch };
+  const local = cfg.rule === 'local';
+  const stepsHeld = local ? 1 + shifts : cfg.steps;
+  let localKept = 0;
+  if (local) {
+    // All T steps' eligibilities, plus the input spikes again by step (the weight updates' layout).
+    localKept = cfg.steps * kept + inputs / 3;
+    const layers = cfg.network.layers;
+    const signal = (cfg.ruleConfig?.local as { hiddenSignal?: string } | undefined)?.hiddenSignal;
+    if (signal === 'flip' && layers.length > 1) {
+      const hidden = layers.slice(0, -1).reduce((a, l) => a + l.size, 0);
+      localKept += layerStepBytes(layers[layers.length - 1], hidden * batch).bytes;
+    }
+  }
+  return { parameters, inputs, step, stepsHeld, localKept, total: parameters + inputs + step * stepsHeld + localKept, batch };
 }
 
 function describe(cfg: Pick<TrainConfig, 'network' | 'steps' | 'batch' | 'rule'>, batch: number): string {
@@ -73,9 +99,9 @@ function describe(cfg: Pick<TrainConfig, 'network' | 'steps' | 'batch' | 'rule'>
 }
 
 /** Refuse a training run that cannot fit the backend in use (MemoryBudgetError, one line). */
-export function assertTrainingFits(cfg: Pick<TrainConfig, 'network' | 'steps' | 'batch' | 'rule' | 'encoding'>, data: DataShape, backend?: string): TrainingMemory {
+export function assertTrainingFits(cfg: MemoryShape, data: DataShape, backend?: string): TrainingMemory {
   const m = trainingMemory(cfg, data);
-  const held = cfg.rule === 'bptt' ? `the backprop tape holds ${m.stepsHeld} steps` : `${m.stepsHeld} shifted copies of a step`;
+  const held = cfg.rule === 'bptt' ? `the backprop tape holds ${m.stepsHeld} steps` : `${m.stepsHeld} shifted copies of a step, ${formatBytes(m.localKept)} kept over the ${cfg.steps} steps`;
   assertFits(describe(cfg, m.batch), m.total, `parameters ${formatBytes(m.parameters)}, inputs ${formatBytes(m.inputs)}, one step ${formatBytes(m.step)}, ${held}`, backend);
   return m;
 }

@@ -100,6 +100,21 @@ describe('training', () => {
   });
 });
 
+test('the local rule counts what it keeps of all T steps and the flip signal\'s re-run of the outputs', async () => {
+  const { trainingMemory } = await import('../../src/limits');
+  const network = { inputs: 784, layers: [{ neuron: 'sqs', size: 1000 }, { neuron: 'sqs', size: 10 }] };
+  const base = { network, batch: 64, rule: 'local', encoding: { kind: 'rate' as const, pMax: 0.5 } };
+  const data = { height: 28, width: 28, nTrain: 60000 };
+  const t5 = trainingMemory({ ...base, steps: 5 }, data);
+  const t10 = trainingMemory({ ...base, steps: 10 }, data);
+  // Kept per step: 1000 neurons × 64 samples × (2 angles × 2 + 4 × 1 IO qubit) float32 = 2 MiB, plus the paper output's 10 neurons.
+  expect(t10.localKept - t5.localKept).toBeGreaterThanOrEqual(5 * 1000 * 64 * 4 * 8);
+  const flip = trainingMemory({ ...base, steps: 5, ruleConfig: { local: { hiddenSignal: 'flip' } } }, data);
+  // The outputs re-run on 1000 × 64 columns: far more than the rule's own eligibilities.
+  expect(flip.localKept - t5.localKept).toBeGreaterThan(100 * 2 ** 20);
+  expect(trainingMemory({ ...base, steps: 5, rule: 'bptt' }, data).localKept).toBe(0);
+});
+
 test('neuron-grad: every parameter-shifted circuit of a step is counted (1 + 15 qubits × 126 shifted copies)', async () => {
   const params: Record<string, number> = {};
   for (const n of hardwareEfficientCircuit(1, 15, 1).paramNames) params[n] = 0.3;
