@@ -27,3 +27,13 @@ export function hostArrays(backendName: HostBackendName, backendObject: unknown,
       : shapes.map((s, i) => backend.makeTensorInfo(s, 'float32', outs[i]));
   return { infos, outs, read: (t: TensorInfoLike) => backend.readSync(t.dataId) as Float32Array };
 }
+
+/**
+ * The values of a float32 tensor to read at once, without a copy where the backend allows: on wasm a
+ * view of its heap (valid only until the next tensor allocation, which may move the heap), elsewhere
+ * `dataSync()`. For handing large tensors to other threads without garbage (data-parallel BPTT).
+ */
+export function readNow(t: { dataId: object; shape: number[]; dtype: string; dataSync(): unknown }, backendName: string, backendObject: unknown): Float32Array {
+  if (backendName === 'wasm' && t.dtype === 'float32') return (backendObject as any).typedArrayFromHeap(t) as Float32Array;
+  return t.dataSync() as Float32Array;
+}

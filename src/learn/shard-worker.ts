@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 import { configureSqsStep } from '../../kernels/sqs-step';
+import { readNow } from '../../kernels/host-arrays';
 import { tf } from '../../kernels/tf';
 import { initBackend } from '../backend';
 import { Network } from '../network';
@@ -54,7 +55,7 @@ function step(s: ShardStep): void {
     names.forEach((k, i) => {
       const grad = g.grads[k];
       f[lay.present + i] = grad ? 1 : 0;
-      if (grad) f.set(grad.dataSync() as Float32Array, q);
+      if (grad) f.set(readNow(grad, tf.getBackend(), tf.backend()), q);
       q += sizes[i];
     });
     f[lay.scalars] = g.loss.dataSync()[0];

@@ -10,6 +10,7 @@
 import { Worker } from 'worker_threads';
 import { startWorker } from '../../kernels/worker-start';
 import { sqsStepOptions, SqsStepOptions, withSqsStepOptions } from '../../kernels/sqs-step';
+import { readNow } from '../../kernels/host-arrays';
 import { Tensor, tf } from '../../kernels/tf';
 import { Network, NetworkConfig } from '../network';
 import { NEURON_KINDS } from '../neurons/registry';
@@ -166,9 +167,10 @@ export function shardedGradients(net: Network, inputs: Tensor, labels: Tensor, r
   const sizes = names.map((n) => named[n].size);
   let x: Float32Array | null = null;
   let y: Int32Array | null = null;
+  const read = (t: Tensor) => readNow(t, setup.backend, tf.backend());
   remote.forEach((slot, k) => {
     if (!slot) return;
-    x ??= inputs.dataSync() as Float32Array;
+    x ??= read(inputs);
     y ??= Int32Array.from(labels.dataSync());
     const [s, e] = ranges[k];
     const lay = shardLayout(sizes, steps, p, e - s);
@@ -176,7 +178,7 @@ export function shardedGradients(net: Network, inputs: Tensor, labels: Tensor, r
     const f = new Float32Array(slot.sab);
     let o = lay.weights;
     for (const n of names) {
-      f.set(named[n].dataSync() as Float32Array, o);
+      f.set(read(named[n]), o);
       o += named[n].size;
     }
     for (let r = 0; r < steps * p; r++) f.set(x.subarray(r * b + s, r * b + e), lay.x + r * (e - s));
