@@ -11,7 +11,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { executionsPerInference } from './executions';
 import { LayerConfig } from './neurons/layer';
-import { CellResult, CellSpec, cellDir, ExperimentConfig, ExperimentError, expandGrid, prepareOutDir, readResult } from './experiment';
+import { CellResult, CellSpec, cellDir, cellIdentity, ExperimentConfig, ExperimentError, expandGrid, prepareOutDir, readResult } from './experiment';
 
 export interface RestoreSummary {
   restored: CellSpec[];
@@ -47,15 +47,8 @@ function rowResult(row: Record<string, string>, cell: CellSpec, source: string):
   const executions = row.circuitExecutions === '' ? null : optional(row.circuitExecutions);
   const test = optional(row.testAccuracy) ?? NaN; // tuning rows: never reported, so not recorded
   return {
-    id: cell.id,
-    phase: cell.phase,
-    dataset: cell.label,
-    model: cell.model.name,
-    rule: cell.rule,
-    budget: cell.budget,
-    seed: cell.seed,
+    ...cellIdentity(cell),
     ...(row.lr ? { lr: Number(row.lr) } : {}),
-    ...(cell.phase === 'final' && cell.tune ? { tunedOver: cell.tune.lr } : cell.phase === 'final' ? { lrFrom: cell.model.lr !== undefined ? 'config' : 'recipe' } : {}),
     parameters: Number(row.parameters),
     hidden: numbers(row.hidden),
     testAccuracy: test,

@@ -260,6 +260,20 @@ export interface LearningRateSelection {
   unfinished: CellSpec[];
 }
 
+/** What names a cell in its result: id, phase, dataset, model, rule, budget, seed, and where its lr came from. */
+export function cellIdentity(cell: CellSpec): Pick<CellResult, 'id' | 'phase' | 'dataset' | 'model' | 'rule' | 'budget' | 'seed' | 'tunedOver' | 'lrFrom'> {
+  return {
+    id: cell.id,
+    phase: cell.phase,
+    dataset: cell.label,
+    model: cell.model.name,
+    rule: cell.rule,
+    budget: cell.budget,
+    seed: cell.seed,
+    ...(cell.phase === 'final' && cell.tune ? { tunedOver: cell.tune.lr } : cell.phase === 'final' ? { lrFrom: cell.model.lr !== undefined ? 'config' : 'recipe' } : {}),
+  };
+}
+
 export const cellDir = (outDir: string, cell: Pick<CellSpec, 'id'>) => path.join(outDir, 'cells', cell.id);
 
 export function readResult(outDir: string, cell: Pick<CellSpec, 'id'>): CellResult | null {
@@ -386,15 +400,8 @@ async function trainCell(cell: CellSpec, ctx: CellContext): Promise<CellResult> 
   }
   const validation = res.config.validation;
   const r: CellResult = {
-    id: cell.id,
-    phase: cell.phase,
-    dataset: cell.label,
-    model: cell.model.name,
-    rule: cell.rule,
-    budget: cell.budget,
-    seed: cell.seed,
+    ...cellIdentity(cell),
     lr: res.config.ruleConfig.optimizer.lr,
-    ...(cell.phase === 'final' && cell.tune ? { tunedOver: cell.tune.lr } : cell.phase === 'final' ? { lrFrom: cell.model.lr !== undefined ? 'config' : 'recipe' } : {}),
     parameters: res.network.parameterCount(),
     hidden: res.config.network.layers.slice(0, -1).map((l) => l.size),
     testAccuracy: last.testAccuracy,
