@@ -11,7 +11,7 @@ import { initBackend } from '../backend';
 import { Network } from '../network';
 import { Rng } from '../random';
 import { bpttGradients, correctCount } from './bptt';
-import { shardLayout, ShardSetup, ShardStep, writeError } from './shards';
+import { fromShared, shardLayout, ShardSetup, ShardStep, writeError } from './shards';
 
 const ctrl = new Int32Array(workerData.ctrl as SharedArrayBuffer);
 const error = new Int32Array(workerData.error as SharedArrayBuffer);
@@ -40,13 +40,14 @@ function step(s: ShardStep): void {
   const sizes = names.map((k) => named[k].size);
   const lay = shardLayout(sizes, s.steps, s.inputs, s.batch);
   const f = new Float32Array(s.sab);
+  const backend = tf.getBackend();
   let o = lay.weights;
   for (const k of names) {
-    tf.tidy(() => named[k].assign(tf.tensor(f.subarray(o, o + named[k].size), named[k].shape, 'float32')));
+    tf.tidy(() => named[k].assign(tf.tensor(fromShared(f, o, named[k].size, backend), named[k].shape, 'float32')));
     o += named[k].size;
   }
   tf.tidy(() => {
-    const x = tf.tensor3d(f.subarray(lay.x, lay.x + s.steps * s.inputs * s.batch), [s.steps, s.inputs, s.batch]);
+    const x = tf.tensor3d(fromShared(f, lay.x, s.steps * s.inputs * s.batch, backend), [s.steps, s.inputs, s.batch]);
     const y = tf.tensor1d(Int32Array.from(f.subarray(lay.labels, lay.labels + s.batch)), 'int32');
     const g = bpttGradients(n, x, y, new Rng(s.rngSeed), s.opts, s.scale);
     const correct = correctCount(g.predictions, y);

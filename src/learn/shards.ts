@@ -57,6 +57,14 @@ export interface ShardStep {
   opts: BpttOptions;
 }
 
+/**
+ * A tensor's values from a region of a shared buffer: on wasm a view (the backend copies it into its
+ * heap), elsewhere a copy — the cpu backend would keep the view itself, which the next step overwrites.
+ */
+export function fromShared(f: Float32Array, offset: number, length: number, backendName: string): Float32Array {
+  return backendName === 'wasm' ? f.subarray(offset, offset + length) : f.slice(offset, offset + length);
+}
+
 /** Float offsets into a shard's shared buffer: weights, gradients, inputs [T, P, b], labels, loss/correct, grad present. */
 export function shardLayout(sizes: number[], steps: number, inputs: number, batch: number) {
   const total = sizes.reduce((a, b) => a + b, 0);
@@ -216,7 +224,7 @@ export function shardedGradients(net: Network, inputs: Tensor, labels: Tensor, r
     const grads: Record<string, Tensor> = {};
     let o = lay.grads;
     names.forEach((n, i) => {
-      if (f[lay.present + i]) grads[n] = tf.tensor(f.slice(o, o + sizes[i]), named[n].shape, 'float32');
+      if (f[lay.present + i]) grads[n] = tf.tensor(fromShared(f, o, sizes[i], setup.backend), named[n].shape, 'float32');
       o += sizes[i];
     });
     parts[k] = { loss: tf.scalar(f[lay.scalars]), grads, correct: tf.scalar(f[lay.scalars + 1]) };
