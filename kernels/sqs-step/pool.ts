@@ -168,9 +168,8 @@ export function runRowJob<K extends RowJobName>(name: K, job: RowJobOf<K>, rows:
     shared = { sab, f32: new Float32Array(sab), memory };
   }
   const f32 = shared.f32;
-  kind.arrays.forEach((a, i) => {
-    if (kind.inputs.includes(a) && lengths[i] > 0) f32.set(arrays[a].subarray(mainRows * per[a], rows * per[a]), offsets[i]);
-  });
+  // The workers start at once: chunk c's input rows are copied in order and published on jobCtrl[1]
+  // (chunks copied), which a worker waits for before running a chunk it claimed.
   jobCtrl.fill(0, 0, 2 + nChunks);
   // Plain fields only (the arrays go through the buffer; `heap` is this thread's); a seeded forward's
   // draws are indexed by global row.
@@ -184,23 +183,52 @@ export function runRowJob<K extends RowJobName>(name: K, job: RowJobOf<K>, rows:
     slot.worker.postMessage(message);
     slot.sent = shared.sab;
   }
+  const chunkRange = (c: number): [number, number] => [c * chunkRows, Math.min(wRows, (c + 1) * chunkRows)];
+  for (let c = 0; c < nChunks; c++) {
+    const [lr0, lr1] = chunkRange(c);
+    kind.arrays.forEach((a, i) => {
+      if (!kind.inputs.includes(a) || lengths[i] === 0) return;
+      const p = per[a];
+      f32.set(arrays[a].subarray((mainRows + lr0) * p, (mainRows + lr1) * p), offsets[i] + lr0 * p);
+    });
+    Atomics.store(jobCtrl, 1, c + 1);
+    Atomics.notify(jobCtrl, 1);
+  }
+  // Outputs of a chunk a worker finished, copied back as soon as this thread is free to.
+  const copied = new Uint8Array(nChunks);
+  const copyOut = (c: number) => {
+    const [lr0, lr1] = chunkRange(c);
+    kind.arrays.forEach((a, i) => {
+      if (!kind.outputs.includes(a) || lengths[i] === 0) return;
+      const p = per[a];
+      arrays[a].set(f32.subarray(offsets[i] + lr0 * p, offsets[i] + lr1 * p), (mainRows + lr0) * p);
+    });
+    copied[c] = 1;
+  };
+  const copyFinished = () => {
+    for (let c = 0; c < nChunks; c++) if (!copied[c] && Atomics.load(jobCtrl, 2 + c) === 1) copyOut(c);
+  };
 
-  // Own rows, then chunks of the workers' rows that no worker has claimed yet.
+  // Own rows, then: copy back what workers finished, and run chunks no worker has claimed yet.
   const t0 = performance.now();
   kind.run(job, 0, mainRows);
   const msPerRow = mainRows > 0 ? (performance.now() - t0) / mainRows : 0;
   let stolen = 0;
   for (;;) {
+    copyFinished();
     const c = Atomics.add(jobCtrl, 0, 1);
     if (c >= nChunks) break;
-    kind.run(job, mainRows + c * chunkRows, mainRows + Math.min(wRows, (c + 1) * chunkRows));
+    const [lr0, lr1] = chunkRange(c);
+    kind.run(job, mainRows + lr0, mainRows + lr1);
     Atomics.store(jobCtrl, 2 + c, 2);
+    copied[c] = 1; // computed in place
     stolen++;
   }
 
-  // Wait for the workers. A worker that makes no progress for much longer than a chunk takes (it
-  // died, or hangs) is given up on: its unfinished chunks are redone below and threads are switched
-  // off for this process (the main thread cannot receive a worker's 'exit' event while it waits).
+  // Wait for the workers, copying back chunks as they finish. A worker that makes no progress for
+  // much longer than a chunk takes (it died, or hangs) is given up on: its unfinished chunks are
+  // redone below and threads are switched off for this process (the main thread cannot receive a
+  // worker's 'exit' event while it waits).
   const stallMs = Math.max(STALL_MS, 50 * msPerRow * chunkRows);
   let broken: string | null = null;
   for (const slot of pool) {
@@ -208,7 +236,8 @@ export function runRowJob<K extends RowJobName>(name: K, job: RowJobOf<K>, rows:
     let done = -1;
     let lastProgress = Date.now();
     while (status === 0) {
-      Atomics.wait(slot.ctrl, 0, 0, 20);
+      copyFinished();
+      Atomics.wait(slot.ctrl, 0, 0, 1);
       status = Atomics.load(slot.ctrl, 0);
       if (status !== 0) break;
       let d = 0;
@@ -222,18 +251,15 @@ export function runRowJob<K extends RowJobName>(name: K, job: RowJobOf<K>, rows:
     if (status !== 1) broken = status === 0 ? 'a worker stopped making progress' : 'a worker failed on a job';
   }
   if (broken) markBroken(broken);
-  // Copy back what the workers did; redo here any chunk a failed worker left unfinished.
+  // The rest of what the workers did; redo here any chunk a failed worker left unfinished.
   for (let c = 0; c < nChunks; c++) {
-    const lr0 = c * chunkRows;
-    const lr1 = Math.min(wRows, lr0 + chunkRows);
+    if (copied[c]) continue;
     const owner = Atomics.load(jobCtrl, 2 + c);
-    if (owner === 1) {
-      kind.arrays.forEach((a, i) => {
-        if (!kind.outputs.includes(a) || lengths[i] === 0) return;
-        const p = per[a];
-        arrays[a].set(f32.subarray(offsets[i] + lr0 * p, offsets[i] + lr1 * p), (mainRows + lr0) * p);
-      });
-    } else if (owner !== 2) kind.run(job, mainRows + lr0, mainRows + lr1);
+    if (owner === 1) copyOut(c);
+    else {
+      const [lr0, lr1] = chunkRange(c);
+      kind.run(job, mainRows + lr0, mainRows + lr1);
+    }
   }
   lastThreadsUsed = nw + 1;
   if (nw === 1 && !broken) {

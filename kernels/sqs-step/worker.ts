@@ -2,10 +2,11 @@
  * A worker thread of the pool (./pool.ts). It runs the same compute modules as the main thread
  * (the row jobs of ./jobs.ts: forward and backward), loaded as files, never rebuilt from source text.
  *
- * A job names arrays in the shared buffer (copies of the rows handed to the workers); workers, and the
- * main thread once its own rows are done, claim chunks of those rows from a shared counter
- * (`jobCtrl[0]`) and mark each chunk done (`jobCtrl[2 + c]`: 1 by a worker, 2 by the main thread), so
- * a descheduled or slow thread never holds up the step. The worker then reports on `ctrl[0]` (1 done,
+ * A job names arrays in the shared buffer (copies of the rows handed to the workers, copied in chunk
+ * by chunk while the workers start: `jobCtrl[1]` counts the chunks ready); workers, and the main
+ * thread once its own rows are done, claim chunks of those rows from a shared counter (`jobCtrl[0]`)
+ * and mark each chunk done (`jobCtrl[2 + c]`: 1 by a worker, 2 by the main thread), so a descheduled
+ * or slow thread never holds up the step. The worker then reports on `ctrl[0]` (1 done,
  * 2 failed) with Atomics.notify; `ctrl[1] = 1` once it is ready; `ctrl[2..3]`: rows it has run through
  * the SIMD kernel in place and copied (./simd), so the pool can tell which path its workers take.
  */
@@ -57,6 +58,8 @@ function serve(setup: WorkerSetup): void {
       for (;;) {
         const c = Atomics.add(jobCtrl, 0, 1);
         if (c >= m.nChunks) break;
+        // The main thread copies the chunks' inputs in order and counts them on jobCtrl[1].
+        for (let ready = Atomics.load(jobCtrl, 1); ready <= c; ready = Atomics.load(jobCtrl, 1)) Atomics.wait(jobCtrl, 1, ready, 100);
         const r0 = c * m.chunkRows;
         kind.run(job, r0, Math.min(m.rows, r0 + m.chunkRows));
         Atomics.store(jobCtrl, 2 + c, 1);
