@@ -90,6 +90,8 @@ interface Slot {
 let slots: Slot[] = [];
 let broken: string | null = null;
 const READY_TIMEOUT_MS = 60000;
+/** Least wait for a worker's shard before it is taken as dead (else 20 × this thread's own shards' time). */
+const STALL_MS = 60000;
 const WORKER_BACKENDS = ['cpu', 'wasm'];
 
 /** Worker slots for `wanted` shards (started once, reused), or [] when threads are unavailable. */
@@ -207,16 +209,28 @@ export function shardedGradients(net: Network, inputs: Tensor, labels: Tensor, r
       g.predictions.dispose();
       return { loss: g.loss, grads: g.grads, correct };
     });
+  const t0 = Date.now();
   ranges.forEach((_, k) => {
     if (!remote[k]) parts[k] = local(k);
   });
+  // A worker that failed, or has not answered long after this thread's own shards took (it died:
+  // this thread cannot see its 'exit' event while it waits), has its shard redone here — the same
+  // numbers, as a shard's result does not depend on where it runs — and workers are off from then on.
+  const patience = Math.max(STALL_MS, 20 * (Date.now() - t0));
   remote.forEach((slot, k) => {
     if (!slot) return;
-    while (Atomics.load(slot.ctrl, 0) === 0) Atomics.wait(slot.ctrl, 0, 0, 1000);
-    if (Atomics.load(slot.ctrl, 0) !== 1) {
-      broken = `shard worker failed: ${readError(slot.error)}`;
+    if (broken) {
+      parts[k] = local(k); // another worker failed in this step: the pool is gone
+      return;
+    }
+    const waitFrom = Date.now();
+    while (Atomics.load(slot.ctrl, 0) === 0 && Date.now() - waitFrom < patience) Atomics.wait(slot.ctrl, 0, 0, 100);
+    const status = Atomics.load(slot.ctrl, 0);
+    if (status !== 1) {
+      broken = status === 0 ? 'a shard worker stopped answering' : `a shard worker failed: ${readError(slot.error)}`;
       void shutdownShardWorkers();
-      throw new Error(`data-parallel BPTT: ${broken}`);
+      parts[k] = local(k);
+      return;
     }
     const [s, e] = ranges[k];
     const lay = shardLayout(sizes, steps, p, e - s);
