@@ -13,8 +13,8 @@
  *              + T × kept per step         the batched rule keeps each step's eligibilities
  *                                          (∂log p per parameter and current), spikes and
  *                                          signals for the updates summed over all T at the end
- *              + one output step × H·B     the `flip` signal re-runs the output layer once per
- *                                          hidden neuron (a batch of H_hidden·B columns)
+ *              + the flip signal's re-run    the output layer once per hidden neuron (a batch of
+ *                                          H_hidden·B columns: ~8 float32 arrays of D per column)
  *
  * B is the batch actually used: min(batch, training examples).
  */
@@ -85,8 +85,13 @@ export function trainingMemory(cfg: MemoryShape, data: DataShape): TrainingMemor
     const layers = cfg.network.layers;
     const signal = (cfg.ruleConfig?.local as { hiddenSignal?: string } | undefined)?.hiddenSignal;
     if (signal === 'flip' && layers.length > 1) {
+      // A forced step of the output layer on H_hidden·B columns: about eight float32 arrays of
+      // [outputs, D, columns] at once (calibrated on 784-1000-10: ~0.35 GiB of wasm heap at batch
+      // 64 and 0.70 at 128, against this estimate's 0.68 and 1.36 GiB in all).
+      const out = layers[layers.length - 1];
       const hidden = layers.slice(0, -1).reduce((a, l) => a + l.size, 0);
-      localKept += layerStepBytes(layers[layers.length - 1], hidden * batch).bytes;
+      const c = neuronKind(out.neuron).circuit?.(out);
+      localKept += out.size * hidden * batch * 4 * 8 * (c ? 2 ** c.totalQubits : 4);
     }
   }
   return { parameters, inputs, step, stepsHeld, localKept, total: parameters + inputs + step * stepsHeld + localKept, batch };
