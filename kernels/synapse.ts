@@ -36,15 +36,8 @@ function constantInputMatMul(w: Tensor, x: Tensor): Tensor {
  * (`sparseInputProduct`). The transposes are of W, dy and x, small next to the products they replace.
  */
 function sparseInputMatMul(w: Tensor, x: Tensor): Tensor {
-  const f = tf.customGrad(((wIn: Tensor, save: (t: Tensor[]) => void) => {
-    save([x]);
-    return {
-      value: tf.transpose(sparseInputProduct(tf.transpose(wIn), x)),
-      // dWᵀ[p, :] = Σ_b x[p, b]·dy[:, b]ᵀ: the same kernel with the roles of P and B swapped.
-      gradFunc: (dy: Tensor, saved: Tensor[]) => [tf.transpose(sparseInputProduct(tf.transpose(dy), tf.transpose(saved[0])))],
-    };
-  }) as never) as unknown as (w: Tensor) => Tensor;
-  return f(w);
+  // Through Wᵀ: the tape's Transpose turns the kernel's dWᵀ back into dW (one transpose each way).
+  return sparseInputMatMulT(tf.transpose(w), x);
 }
 
 /**

@@ -126,7 +126,7 @@ function fastTranspose(args: { inputs: { x: Info }; attrs: { perm: number[] }; b
 
 const REPLACEMENTS: Record<string, (args: never) => Info> = { Slice: fastSlice, Identity: sharedIdentity, Transpose: fastTranspose };
 
-/** Register the cheaper Slice and Identity on the wasm backend (idempotent). */
+/** Register the cheaper Slice, Identity and Transpose on the wasm backend (idempotent). */
 export function useFastWasmKernels(): void {
   for (const [name, kernelFunc] of Object.entries(REPLACEMENTS)) {
     const current = tf.getKernel(name, 'wasm');
@@ -137,7 +137,7 @@ export function useFastWasmKernels(): void {
   }
 }
 
-/** Put tfjs's own wasm Slice and Identity back. */
+/** Put tfjs's own wasm Slice, Identity and Transpose back. */
 export function restoreWasmKernels(): void {
   for (const [name, config] of originals) {
     tf.unregisterKernel(name, 'wasm');
