@@ -117,9 +117,13 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
   return { meta, tensors };
 }
 
-/** Assign checkpoint tensors to variables by name; every variable must be present with its shape. */
-export function restoreVariables(ck: LoadedCheckpoint, vars: Record<string, tf.Variable>, dir: string): void {
-  for (const [name, v] of Object.entries(vars)) {
+/**
+ * Assign checkpoint tensors to variables by name (`prefix` + name, e.g. the averaged parameters');
+ * every variable must be present with its shape.
+ */
+export function restoreVariables(ck: LoadedCheckpoint, vars: Record<string, tf.Variable>, dir: string, prefix = ''): void {
+  for (const [varName, v] of Object.entries(vars)) {
+    const name = prefix + varName;
     const t = ck.tensors[name];
     if (!t) throw new CheckpointError(`checkpoint in ${dir} has no tensor '${name}': it does not match this network`);
     if (t.shape.join(',') !== v.shape.join(','))

@@ -94,6 +94,7 @@ const optimizerSchema = z.strictObject({
   clipNorm: z.number().min(0).optional().describe("global gradient-norm clip (0 = off); default: the recipe's"),
   lrScale: z.record(z.string(), z.number()).optional().describe('learning-rate factor per variable-name prefix'),
   lrHalfLife: z.number().min(0).optional().describe('the learning rate halves every this many optimiser steps (0 = constant); default 0'),
+  averageHalfLife: z.number().min(0).optional().describe('weight averaging: evaluate and deploy an exponential moving average of the parameters whose weight on past steps halves every this many optimiser steps (0 = off); default 0'),
 });
 
 const d = LOCAL_RULE_DEFAULTS;

@@ -13,6 +13,7 @@ import { CheckpointError, hasCheckpoint, loadCheckpoint, restoreVariables, saveC
 import { Dataset, batches, epochOrder, gatherImages, gatherLabels, loadDataset } from './data';
 import { Encoding, encodeImages, inputFeatures } from './inputs';
 import { LearningRule, RuleConfig, createRule } from './learn/registry';
+import { AVERAGE_PREFIX } from './learn/optimizer';
 import { Network, NetworkConfig, predict, validateNetworkConfig } from './network';
 import { ConfigError, LayerConfig } from './neurons/registry';
 import { assertTrainingFits } from './limits';
@@ -291,13 +292,17 @@ export async function trainRun(cfgIn: TrainConfig, opts: RunOptions = {}): Promi
     }
     if (aborted) break;
     const trainSeconds = (Date.now() - t0) / 1000;
-    const test = evaluate(net, ds, 'test', cfg);
+    // With weight averaging, the network evaluated is the average (as the one a checkpoint deploys).
+    const { test, validation } = rule.optimizer.withAveraged(() => ({
+      test: evaluate(net, ds, 'test', cfg),
+      validation: split ? evaluate(net, split.validation, 'test', cfg) : null,
+    }));
     const m: EpochMetrics = {
       epoch: epoch + 1,
       trainLoss: lossSum / Math.max(1, seen),
       trainAccuracy: correct / Math.max(1, seen),
       testAccuracy: test.accuracy,
-      ...(split ? { validationAccuracy: evaluate(net, split.validation, 'test', cfg).accuracy } : {}),
+      ...(validation ? { validationAccuracy: validation.accuracy } : {}),
       seconds: trainSeconds,
       samplesPerSecond: seen / Math.max(1e-9, trainSeconds),
       parameters: params,
@@ -309,17 +314,21 @@ export async function trainRun(cfgIn: TrainConfig, opts: RunOptions = {}): Promi
     ran++;
     if (epoch + 1 < cfg.epochs && opts.signal?.aborted) aborted = true;
   }
+  // The network returned is the one evaluated: the averaged parameters when averaging.
+  rule.optimizer.adoptAveraged();
   rule.dispose();
   return { metrics, aborted, network: net, config: cfg, dataset: ds };
 }
 
-/** A trained network and its config from a checkpoint directory. */
+/** A trained network (the averaged parameters when the run averaged) and its config from a checkpoint directory. */
 export function networkFromCheckpoint(dir: string): { net: Network; config: TrainConfig; epoch: number } {
   const ck = loadCheckpoint(dir);
   const state = ck.meta.state as { config: TrainConfig; epoch: number };
   if (!state?.config?.network) throw new CheckpointError(`${dir}: checkpoint has no network config`);
   const net = new Network(state.config.network, state.config.seed);
-  restoreVariables(ck, net.namedVariables(), dir);
+  // A run with weight averaging deploys (and evaluated) the average.
+  const averaged = Object.keys(ck.tensors).some((name) => name.startsWith(AVERAGE_PREFIX));
+  restoreVariables(ck, net.namedVariables(), dir, averaged ? AVERAGE_PREFIX : '');
   return { net, config: state.config, epoch: state.epoch };
 }
 

@@ -155,6 +155,60 @@ describe('Optimizer', () => {
   });
 });
 
+describe('weight averaging (averageHalfLife)', () => {
+  // Float64 reference: the running mean for t ≤ window, then avg ← keep·avg + (1 − keep)·w.
+  function referenceAverage(ws: number[][], halfLife: number): number[] {
+    let avg = ws[0].slice();
+    ws.forEach((w, i) => {
+      const t = i + 1;
+      const keep = Math.min(2 ** (-1 / halfLife), 1 - 1 / t);
+      avg = avg.map((a, j) => keep * a + (1 - keep) * w[j]);
+    });
+    return avg;
+  }
+
+  test('SGD steps: the average is the running mean, then the EMA (float64 reference), and eval swaps it in and out', () => {
+    const init = [0.5, -1, 2];
+    const gs = [[1, 0, -1], [0.5, 2, 0], [-1, 1, 1], [2, -0.5, 0.25], [0, 0, 3], [1, 1, 1]];
+    const lr = 0.1;
+    const v = vars({ w: init });
+    const opt = new Optimizer(v, { kind: 'sgd', lr, averageHalfLife: 2 });
+    expect(opt.averaging).toBe(true);
+    const trajectory: number[][] = [];
+    let w = init.slice();
+    for (const g of gs) {
+      const gt = grads({ w: g });
+      opt.apply(gt);
+      disposeAll(gt);
+      w = w.map((x, j) => x - lr * g[j]);
+      trajectory.push(w);
+    }
+    const want = referenceAverage(trajectory, 2);
+    expect(values(opt.stateTensors() as Record<string, tf.Variable>)['average.w'].map((x, j) => Math.abs(x - want[j])).every((d) => d < 1e-5)).toBe(true);
+    const before = tf.memory().numTensors;
+    const seen = opt.withAveraged(() => Array.from(v.w.dataSync()));
+    expect(seen.map((x, j) => Math.abs(x - want[j])).every((d) => d < 1e-5)).toBe(true);
+    // The trained weights are back, exactly, and nothing leaked.
+    expect(values(v).w.map((x, j) => Math.abs(x - w[j])).every((d) => d < 1e-5)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    opt.adoptAveraged();
+    expect(values(v).w.map((x, j) => Math.abs(x - want[j])).every((d) => d < 1e-5)).toBe(true);
+    opt.dispose();
+    disposeAll(v);
+  });
+
+  test('off by default: no state, withAveraged just calls through; a negative half-life is refused', () => {
+    const v = vars({ w: [1] });
+    const opt = new Optimizer(v, { kind: 'adam', lr: 0.1 });
+    expect(opt.averaging).toBe(false);
+    expect(Object.keys(opt.stateTensors()).some((k) => k.startsWith('average.'))).toBe(false);
+    expect(opt.withAveraged(() => 7)).toBe(7);
+    opt.dispose();
+    expect(() => new Optimizer(v, { kind: 'sgd', lr: 0.1, averageHalfLife: -1 })).toThrow(/averageHalfLife must be ≥ 0/);
+    disposeAll(v);
+  });
+});
+
 describe('learning rules', () => {
   test('bptt is registered; an unknown rule is refused naming the known ones', () => {
     expect(ruleNames()).toContain('bptt');

@@ -252,6 +252,30 @@ describe('trainRun: outputs, determinism, resume', () => {
     second.network.dispose();
   });
 
+  test('weight averaging: epochs are evaluated on the average, a resumed run averages exactly as an uninterrupted one, and a checkpoint deploys the average', async () => {
+    const base = tinyConfig({ epochs: 2, hidden: [4] });
+    const cfg: TrainConfig = { ...base, ruleConfig: { ...base.ruleConfig, optimizer: { ...base.ruleConfig.optimizer, averageHalfLife: 3 } } };
+    const full = outDir();
+    const a = await trainRun(cfg, { checkpointDir: full, data: DS });
+    const split = outDir();
+    (await trainRun(cfg, { checkpointDir: split, data: DS, stopAfter: 1 })).network.dispose();
+    const b = await trainRun(cfg, { checkpointDir: split, data: DS, resume: true });
+    expect(stable(b.metrics)).toEqual(stable(a.metrics));
+    expect(maxDiffNamed(checkpointTensors(split), checkpointTensors(full))).toBe(0);
+    // The checkpoint keeps the trained weights (to resume) and their average (to deploy), and they differ.
+    const tensors = checkpointTensors(full);
+    const names = Object.keys(a.network.namedVariables());
+    expect(names.every((n) => tensors[`average.${n}`] !== undefined)).toBe(true);
+    expect(Math.max(...names.map((n) => maxDiffNamed({ x: tensors[n] }, { x: tensors[`average.${n}`] })))).toBeGreaterThan(0);
+    // The network returned, the one restored from the checkpoint and the one the last epoch scored are the average.
+    const restored = networkFromCheckpoint(full);
+    expect(maxDiffNamed(copyVars(restored.net.namedVariables()), copyVars(a.network.namedVariables()))).toBe(0);
+    expect(maxDiffNamed(copyVars(a.network.namedVariables()), Object.fromEntries(names.map((n) => [n, tensors[`average.${n}`]])))).toBe(0);
+    expect(evaluate(restored.net, DS, 'test', cfg).accuracy).toBe(a.metrics[1].testAccuracy);
+    [a, b].forEach((r) => r.network.dispose());
+    restored.net.dispose();
+  });
+
   test('resuming a finished 1-epoch run with epochs = 2 continues it exactly like a 2-epoch run', async () => {
     const full = outDir();
     const a = await trainRun(tinyConfig({ epochs: 2 }), { checkpointDir: full, data: DS });

@@ -59,13 +59,14 @@ export interface TrainOptions {
   baseline?: 'running' | 'batch';
   hiddenSignal?: 'broadcast' | 'flip';
   lrHalfLife?: number;
+  averageHalfLife?: number;
   backend?: string;
   quiet?: boolean;
   json?: boolean;
 }
 
 /** The hyper-parameters a user may tune (reported as "given" in the recipe line). */
-const TUNING = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logitScale', 'thetaInit', 'config', 'shots', 'spsa', 'spsaEps', 'targetRate', 'offRate', 'balance', 'encodingGradient', 'baseline', 'hiddenSignal', 'lrHalfLife'];
+const TUNING = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logitScale', 'thetaInit', 'config', 'shots', 'spsa', 'spsaEps', 'targetRate', 'offRate', 'balance', 'encodingGradient', 'baseline', 'hiddenSignal', 'lrHalfLife', 'averageHalfLife'];
 /** What `--resume` still takes from the command line (the saved run defines the rest). */
 const RESUME_KEEPS = ['resume', 'out', 'epochs', 'backend', 'quiet', 'json'];
 
@@ -112,6 +113,7 @@ export function trainCommand(): Command {
     .addOption(choiceOption('--baseline <b>', "local rule: hidden neurons' baseline", ['running', 'batch'] as const, { defaultText: d.baseline }))
     .addOption(choiceOption('--hidden-signal <s>', "local rule: hidden neurons' learning signal: the shared ℓ_t − b, or per neuron by re-running the outputs with its spike flipped (docs/model.md §6)", ['broadcast', 'flip'] as const, { defaultText: d.hiddenSignal }))
     .addOption(numberOption('--lr-half-life <steps>', 'the learning rate halves every this many optimizer steps (0 = constant)', { min: 0, defaultText: '0' }))
+    .addOption(numberOption('--average-half-life <steps>', 'evaluate and keep an exponential moving average of the weights, halving its memory every this many optimizer steps (0 = off)', { min: 0, defaultText: '0' }))
     .addOption(backendOption())
     .addOption(new Option('--quiet', 'no progress, header or epoch lines on stderr'))
     .addOption(jsonOption('print {metrics, out} as JSON at the end'))
@@ -193,6 +195,7 @@ export function trainConfigFromOptions(o: TrainOptions): TrainConfig {
         lr: o.lr ?? fileRule.optimizer?.lr ?? recipe.lr,
         clipNorm: o.clip ?? fileRule.optimizer?.clipNorm ?? recipe.clipNorm,
         ...(o.lrHalfLife !== undefined ? { lrHalfLife: o.lrHalfLife } : {}),
+        ...(o.averageHalfLife !== undefined ? { averageHalfLife: o.averageHalfLife } : {}),
       },
       bptt: {
         surrogate: o.surrogate ?? fileRule.bptt?.surrogate ?? recipe.surrogate,
@@ -217,6 +220,8 @@ export function describeRecipe(cfg: TrainConfig): string {
   const o = cfg.ruleConfig.optimizer;
   const parts = [`${o.kind} lr ${o.lr}`, `batch ${cfg.batch}`];
   if (o.clipNorm) parts.push(`clip ${o.clipNorm}`);
+  if (o.lrHalfLife) parts.push(`lr half-life ${o.lrHalfLife} steps`);
+  if (o.averageHalfLife) parts.push(`weights averaged, half-life ${o.averageHalfLife} steps`);
   if (cfg.rule === 'bptt') parts.push(`surrogate ${cfg.ruleConfig.bptt.surrogate}`, `logit scale ${cfg.ruleConfig.bptt.logitScale ?? 1}`, ...((cfg.ruleConfig.bptt.shards ?? 1) > 1 ? [`${cfg.ruleConfig.bptt.shards} shards`] : []));
   else if (cfg.rule === 'local') parts.push(`local ${JSON.stringify(cfg.ruleConfig.local ?? {})}`);
   const inits = new Set(cfg.network.layers.filter((l) => l.init).map((l) => describeInit(l.init)));

@@ -22,16 +22,31 @@ export interface OptimizerConfig {
    * Counted in steps, which checkpoints keep, so a resumed run decays exactly as an uninterrupted one.
    */
   lrHalfLife?: number;
+  /**
+   * Weight averaging (Polyak): keep an exponential moving average of every parameter whose weight
+   * on past steps halves every `averageHalfLife` optimiser steps (0 or absent: off). Evaluation and
+   * checkpoints' deployed network use the average — the noise of single-shot gradient estimates
+   * averages out of it instead of being frozen in by the last steps. Until the EMA's window is
+   * reached it is the plain mean of the steps so far (no pull towards the initial weights).
+   */
+  averageHalfLife?: number;
 }
+
+/** Checkpoint names of the averaged parameters: `average.<variable name>`. */
+export const AVERAGE_PREFIX = 'average.';
 
 export class Optimizer {
   step = 0;
   private readonly m: Record<string, tf.Variable> = {};
   private readonly v: Record<string, tf.Variable> = {};
+  private readonly avg: Record<string, tf.Variable> = {};
 
   constructor(readonly vars: Record<string, tf.Variable>, readonly config: OptimizerConfig) {
     if (!(config.lr > 0)) throw new ConfigError(`learning rate must be > 0, got ${config.lr}`);
     if (config.lrHalfLife !== undefined && !(config.lrHalfLife >= 0)) throw new ConfigError(`optimizer.lrHalfLife must be ≥ 0 (steps), got ${config.lrHalfLife}`);
+    const h = config.averageHalfLife;
+    if (h !== undefined && !(h >= 0)) throw new ConfigError(`optimizer.averageHalfLife must be ≥ 0 (steps), got ${h}`);
+    if (h) for (const [k, x] of Object.entries(vars)) this.avg[k] = tf.tidy(() => tf.variable(x.clone(), false));
     if (config.kind === 'adam')
       for (const [k, x] of Object.entries(vars)) {
         this.m[k] = tf.tidy(() => tf.variable(tf.zerosLike(x), false));
@@ -80,8 +95,49 @@ export class Optimizer {
         this.v[k].assign(v);
         this.vars[k].assign(p);
       }
+      this.updateAverage(t);
       return norm;
     });
+  }
+
+  /** avg ← avg + (1 − β_t)(p − avg), β_t = min(2^(−1/h), 1 − 1/t): the running mean, then the EMA. */
+  private updateAverage(t: number): void {
+    const h = this.config.averageHalfLife ?? 0;
+    if (!h) return;
+    const keep = Math.min(2 ** (-1 / h), 1 - 1 / t);
+    for (const [k, a] of Object.entries(this.avg)) a.assign(tf.add(a, tf.mul(tf.sub(this.vars[k], a), 1 - keep)));
+  }
+
+  /** Whether parameters are averaged (`averageHalfLife` > 0). */
+  get averaging(): boolean {
+    return Object.keys(this.avg).length > 0;
+  }
+
+  /**
+   * Run `fn` with the averaged parameters in the network's variables (evaluation, export), then put
+   * the trained ones back. Without averaging, just `fn()`.
+   */
+  withAveraged<T>(fn: () => T): T {
+    if (!this.averaging) return fn();
+    const swap = () => {
+      for (const [k, a] of Object.entries(this.avg)) {
+        const trained = this.vars[k].clone();
+        this.vars[k].assign(a);
+        a.assign(trained);
+        trained.dispose();
+      }
+    };
+    swap();
+    try {
+      return fn();
+    } finally {
+      swap();
+    }
+  }
+
+  /** Put the averaged parameters into the network's variables for good (the end of a run). */
+  adoptAveraged(): void {
+    for (const [k, a] of Object.entries(this.avg)) this.vars[k].assign(a);
   }
 
   /** The learning rate of optimiser step t (1-based), before per-variable scales. */
@@ -97,10 +153,11 @@ export class Optimizer {
       out[`adam.m.${k}`] = this.m[k];
       out[`adam.v.${k}`] = this.v[k];
     }
+    for (const [k, a] of Object.entries(this.avg)) out[`${AVERAGE_PREFIX}${k}`] = a;
     return out;
   }
 
   dispose(): void {
-    for (const x of [...Object.values(this.m), ...Object.values(this.v)]) x.dispose();
+    for (const x of [...Object.values(this.m), ...Object.values(this.v), ...Object.values(this.avg)]) x.dispose();
   }
 }
