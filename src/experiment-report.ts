@@ -11,7 +11,7 @@ import { tf } from '../kernels/tf';
 import { Dataset } from './data';
 import { encodeImages } from './inputs';
 import { EXACT_QLIF_SHOT_ESTIMATE } from './executions';
-import { CellResult, CellSpec, ExperimentDataset, cellDir, datasetCache, expandGrid, readExperiment, readResult, selectLearningRate, taskLogPath } from './experiment';
+import { CellResult, CellSpec, ExperimentDataset, cellDir, currentResult, datasetCache, expandGrid, readExperiment, readResult, selectLearningRate, staleReason, taskLogPath } from './experiment';
 import { lineChart, rasterChart, Series } from './plot';
 import { Rng } from './random';
 import { networkFromCheckpoint } from './train';
@@ -20,19 +20,21 @@ export interface CellStatus {
   finished: { cell: CellSpec; result: CellResult }[];
   failed: { cell: CellSpec; error: string; log: string | null }[];
   /** Not finished and not failed: never started, running, or interrupted. */
-  missing: { cell: CellSpec; log: string | null; running: boolean }[];
+  missing: { cell: CellSpec; log: string | null; running: boolean; stale?: string }[];
 }
 
 export function cellStatus(outDir: string, cells: CellSpec[]): CellStatus {
   const status: CellStatus = { finished: [], failed: [], missing: [] };
   for (const cell of cells) {
-    const result = readResult(outDir, cell);
+    const found = readResult(outDir, cell);
+    const stale = found ? staleReason(outDir, cells, cell, found) : null;
+    const result = found && !stale ? currentResult(outDir, cells, cell) : null;
     const logFile = taskLogPath(outDir, cell.index);
     const log = fs.existsSync(logFile) ? logFile : null;
     const failedFile = path.join(cellDir(outDir, cell), 'failed.json');
     if (result) status.finished.push({ cell, result });
     else if (fs.existsSync(failedFile)) status.failed.push({ cell, error: (JSON.parse(fs.readFileSync(failedFile, 'utf8')) as { error: string }).error, log });
-    else status.missing.push({ cell, log, running: fs.existsSync(path.join(cellDir(outDir, cell), 'lock')) });
+    else status.missing.push({ cell, log, running: fs.existsSync(path.join(cellDir(outDir, cell), 'lock')), ...(stale ? { stale } : {}) });
   }
   return status;
 }
@@ -180,7 +182,7 @@ function tuningSection(outDir: string, cells: CellSpec[]): string[] {
 function statusSection(status: CellStatus, total: number): string[] {
   const lines = ['', `## Cells: ${status.finished.length} of ${total} finished, ${status.failed.length} failed, ${status.missing.length} missing`];
   if (status.failed.length) lines.push('', 'Failed (rerun them with `sqsnn experiment run --cell K`, or resubmit with `sqsnn experiment slurm … --submit`):', ...status.failed.map((f) => `- cell ${f.cell.index} \`${f.cell.id}\`: ${f.error}${f.log ? ` (log: ${f.log})` : ''}`));
-  if (status.missing.length) lines.push('', 'Missing:', ...status.missing.map((m) => `- cell ${m.cell.index} \`${m.cell.id}\`${m.running ? ' (locked: running, or interrupted)' : ''}${m.log ? ` (log: ${m.log})` : ''}`));
+  if (status.missing.length) lines.push('', 'Missing:', ...status.missing.map((m) => `- cell ${m.cell.index} \`${m.cell.id}\`${m.stale ? ` (stale: ${m.stale}; run it again)` : ''}${m.running ? ' (locked: running, or interrupted)' : ''}${m.log ? ` (log: ${m.log})` : ''}`));
   return lines;
 }
 

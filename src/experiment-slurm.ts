@@ -9,7 +9,7 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { CellSpec, ExperimentError, Phase, PHASES, readResult } from './experiment';
+import { CellSpec, ExperimentError, Phase, PHASES, currentResult } from './experiment';
 import { packageRoot } from './paths';
 
 export interface SlurmOptions {
@@ -55,7 +55,7 @@ export function writeSlurmScripts(outDir: string, cells: CellSpec[], opts: Slurm
   const dir = path.join(out, 'slurm');
   fs.mkdirSync(path.join(dir, 'logs'), { recursive: true });
   const arrays = PHASES.map((phase) => {
-    const indices = cells.filter((c) => c.phase === phase && !readResult(out, c)).map((c) => c.index);
+    const indices = cells.filter((c) => c.phase === phase && !currentResult(out, cells, c)).map((c) => c.index);
     return { phase, indices, spec: arraySpec(indices, opts.maxParallel) };
   }).filter((a) => a.indices.length);
   const script = path.join(dir, 'experiment.sbatch');

@@ -282,6 +282,27 @@ export function readResult(outDir: string, cell: Pick<CellSpec, 'id'>): CellResu
 }
 
 /**
+ * Why a finished cell's result no longer stands, or null: a tuned final cell trained at an lr that
+ * is not the group's selection any more (its tuning grid was extended and another lr won). Such a
+ * cell is trained again; its old run is kept aside in the cell's folder.
+ */
+export function staleReason(outDir: string, cells: CellSpec[], cell: CellSpec, result: CellResult): string | null {
+  if (cell.phase !== 'final' || !cell.tune) return null;
+  const sel = selectLearningRate(outDir, cells, cell.group);
+  return sel.lr !== undefined && result.lr !== sel.lr ? `trained at lr ${result.lr}, but ${sel.lr} is selected now` : null;
+}
+
+/**
+ * The result of a cell that stands (finished, and not stale), or null. A tuned final cell reports
+ * the grid it was selected from now (a grid extended after it ran, whose selection did not move).
+ */
+export function currentResult(outDir: string, cells: CellSpec[], cell: CellSpec): CellResult | null {
+  const r = readResult(outDir, cell);
+  if (!r || staleReason(outDir, cells, cell, r)) return null;
+  return cell.phase === 'final' && cell.tune ? { ...r, tunedOver: cell.tune.lr } : r;
+}
+
+/**
  * The lr of a group: the candidate with the highest validation accuracy averaged over the tuning
  * seeds (ties: the earlier candidate in the grid). Test accuracy is not consulted.
  */
@@ -335,7 +356,7 @@ export function prepareOutDir(cfg: ExperimentConfig, outDir: string): void {
   const text = JSON.stringify(cfg, null, 1);
   if (fs.existsSync(file)) {
     if (JSON.stringify(JSON.parse(fs.readFileSync(file, 'utf8'))) !== JSON.stringify(cfg))
-      throw new ExperimentError(`${outDir} holds a different experiment (${file}); use another output folder, or run that file's experiment`);
+      throw new ExperimentError(`${outDir} holds a different experiment (${file}); use another output folder, or run that file's experiment; to extend its grid (more learning rates or seeds), replace that file with the new config: finished cells are kept by id, and final cells whose selected lr changes are trained again`);
     return;
   }
   const tmp = `${file}.${process.pid}.tmp`;
@@ -418,9 +439,18 @@ async function trainCell(cell: CellSpec, ctx: CellContext): Promise<CellResult> 
   return r;
 }
 
-/** Run one cell unless it is finished or another worker holds it. */
+/** Move a stale run's files (all but the lock) into `stale-lr<lr>/` of its folder, so the cell starts afresh. */
+function setAsideStale(ctx: CellContext, cell: CellSpec, dir: string): void {
+  const old = readResult(ctx.outDir, cell);
+  if (!old) return;
+  const aside = path.join(dir, `stale-lr${old.lr}`);
+  fs.mkdirSync(aside, { recursive: true });
+  for (const name of fs.readdirSync(dir)) if (name !== 'lock' && !name.startsWith('stale-')) fs.renameSync(path.join(dir, name), path.join(aside, name));
+}
+
+/** Run one cell unless it is finished (and not stale) or another worker holds it. */
 async function runCell(cell: CellSpec, ctx: CellContext, onStart: () => void): Promise<CellOutcome> {
-  const done = readResult(ctx.outDir, cell);
+  const done = currentResult(ctx.outDir, ctx.cells, cell);
   if (done) return { status: 'done', result: done };
   const dir = cellDir(ctx.outDir, cell);
   fs.mkdirSync(dir, { recursive: true });
@@ -428,8 +458,9 @@ async function runCell(cell: CellSpec, ctx: CellContext, onStart: () => void): P
   if (!lock) return { status: 'busy' };
   const failedFile = path.join(dir, 'failed.json');
   try {
-    const again = readResult(ctx.outDir, cell); // finished by another worker since we looked
+    const again = currentResult(ctx.outDir, ctx.cells, cell); // finished by another worker since we looked
     if (again) return { status: 'done', result: again };
+    setAsideStale(ctx, cell, dir);
     fs.rmSync(failedFile, { force: true });
     onStart();
     const result = await trainCell(cell, ctx);

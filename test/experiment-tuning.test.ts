@@ -140,3 +140,41 @@ test('the report flags a selected lr at the edge of a grid of three or more (the
   expect(gridEdgeNote(0.05, [0.001, 0.05])).toBe(''); // two candidates: every choice is an edge
   expect(gridEdgeNote(null, grid)).toBe('');
 });
+
+test('a tuning grid extended after the finals ran: a final whose lr is no longer selected is stale, set aside and trained again; one whose lr still wins stands', async () => {
+  const out = tmp();
+  const one: ExperimentConfig = { models: [{ ...config.models[0], tune: { lr: [0.05], validation: 0.25 } }], datasets: config.datasets, budgets: config.budgets, seeds: [1] };
+  const opts = { loadData: tinyDataset, log: () => {}, report: false };
+  await runExperiment(one, out, opts);
+  const finalId = 'tiny__SQS__bptt__p1500__s1';
+  const tuneId = `${finalId}__tune-lr0.05`;
+  expect(read(out, finalId).lr).toBe(0.05);
+  const tuneBefore = fs.readFileSync(path.join(out, 'cells', tuneId, 'result.json'), 'utf8');
+
+  // The grid gains 0.02, which loses on validation: the final stands and names the grid it now won.
+  const withLoser: ExperimentConfig = { ...one, models: [{ ...one.models[0], tune: { lr: [0.02, 0.05], validation: 0.25 } }] };
+  const loser = expandGrid(withLoser).find((c) => c.lr === 0.02) as ReturnType<typeof expandGrid>[number];
+  fs.mkdirSync(cellDir(out, loser), { recursive: true });
+  fs.writeFileSync(path.join(cellDir(out, loser), 'result.json'), JSON.stringify({ id: loser.id, phase: 'tune', lr: 0.02, validationAccuracy: -1, testAccuracy: 0 }));
+  fs.rmSync(path.join(out, 'experiment.json')); // the folder's grid is replaced by the extended one
+  const kept = await runExperiment(withLoser, out, opts);
+  expect(kept.find((r) => r.id === finalId)).toMatchObject({ lr: 0.05, tunedOver: [0.02, 0.05] });
+  expect(fs.existsSync(path.join(out, 'cells', finalId, 'stale-lr0.05'))).toBe(false);
+
+  // Now 0.001 joins and wins on validation: the final trained at 0.05 is stale.
+  const extended: ExperimentConfig = { ...one, models: [{ ...one.models[0], tune: { lr: [0.001, 0.02, 0.05], validation: 0.25 } }] };
+  const winner = expandGrid(extended).find((c) => c.lr === 0.001) as ReturnType<typeof expandGrid>[number];
+  fs.mkdirSync(cellDir(out, winner), { recursive: true });
+  fs.writeFileSync(path.join(cellDir(out, winner), 'result.json'), JSON.stringify({ id: winner.id, phase: 'tune', lr: 0.001, validationAccuracy: 2, testAccuracy: 0 }));
+  fs.rmSync(path.join(out, 'experiment.json'));
+  const { cellStatus } = await import('../src/experiment-report');
+  const status = cellStatus(out, expandGrid(extended));
+  expect(status.missing.map((m) => [m.cell.id, m.stale])).toEqual([[finalId, 'trained at lr 0.05, but 0.001 is selected now']]);
+  const again = await runExperiment(extended, out, opts);
+  expect(again.find((r) => r.id === finalId)).toMatchObject({ lr: 0.001, tunedOver: [0.001, 0.02, 0.05] });
+  expect(read(out, finalId).lr).toBe(0.001);
+  // The stale run is kept aside, and no tuning cell was trained again.
+  expect((JSON.parse(fs.readFileSync(path.join(out, 'cells', finalId, 'stale-lr0.05', 'result.json'), 'utf8')) as CellResult).lr).toBe(0.05);
+  expect(fs.readFileSync(path.join(out, 'cells', tuneId, 'result.json'), 'utf8')).toBe(tuneBefore);
+  fs.rmSync(out, { recursive: true, force: true });
+});
