@@ -293,13 +293,16 @@ export function staleReason(outDir: string, cells: CellSpec[], cell: CellSpec, r
 }
 
 /**
- * The result of a cell that stands (finished, and not stale), or null. A tuned final cell reports
- * the grid it was selected from now (a grid extended after it ran, whose selection did not move).
+ * The result of a cell that stands (finished, and not stale), or null. A tuned final cell whose
+ * selection is complete reports the grid it won (a grid extended after it ran, whose selection did
+ * not move); while an extended grid's tuning runs, it reports the grid it was selected from.
  */
 export function currentResult(outDir: string, cells: CellSpec[], cell: CellSpec): CellResult | null {
   const r = readResult(outDir, cell);
-  if (!r || staleReason(outDir, cells, cell, r)) return null;
-  return cell.phase === 'final' && cell.tune ? { ...r, tunedOver: cell.tune.lr } : r;
+  if (!r || cell.phase !== 'final' || !cell.tune) return r;
+  const sel = selectLearningRate(outDir, cells, cell.group);
+  if (sel.lr === undefined) return r; // tuning of an extended grid still running: the grid it ran on
+  return sel.lr === r.lr ? { ...r, tunedOver: cell.tune.lr } : null;
 }
 
 /**

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { CellResult, ExperimentConfig, cellDir, expandGrid, runExperiment, selectLearningRate } from '../src/experiment';
+import { CellResult, ExperimentConfig, cellDir, currentResult, expandGrid, runExperiment, selectLearningRate } from '../src/experiment';
 import { gridEdgeNote } from '../src/experiment-report';
 import { holdOut } from '../src/validation-split';
 import { tinyDataset } from './experiment-data';
@@ -154,6 +154,9 @@ test('a tuning grid extended after the finals ran: a final whose lr is no longer
   // The grid gains 0.02, which loses on validation: the final stands and names the grid it now won.
   const withLoser: ExperimentConfig = { ...one, models: [{ ...one.models[0], tune: { lr: [0.02, 0.05], validation: 0.25 } }] };
   const loser = expandGrid(withLoser).find((c) => c.lr === 0.02) as ReturnType<typeof expandGrid>[number];
+  // Until the new candidate has run, the final reports the grid it was selected from.
+  const finalCell = expandGrid(withLoser).find((c) => c.id === finalId) as ReturnType<typeof expandGrid>[number];
+  expect(currentResult(out, expandGrid(withLoser), finalCell)).toMatchObject({ lr: 0.05, tunedOver: [0.05] });
   fs.mkdirSync(cellDir(out, loser), { recursive: true });
   fs.writeFileSync(path.join(cellDir(out, loser), 'result.json'), JSON.stringify({ id: loser.id, phase: 'tune', lr: 0.02, validationAccuracy: -1, testAccuracy: 0 }));
   fs.rmSync(path.join(out, 'experiment.json')); // the folder's grid is replaced by the extended one
