@@ -118,7 +118,7 @@ export function loadCheckpoint(dir: string): LoadedCheckpoint {
 }
 
 /**
- * Assign checkpoint tensors to variables by name (`prefix` + name, e.g. the averaged parameters');
+ * Assign checkpoint tensors to variables by name (`prefix` + name, e.g. the averaged parameters);
  * every variable must be present with its shape.
  */
 export function restoreVariables(ck: LoadedCheckpoint, vars: Record<string, tf.Variable>, dir: string, prefix = ''): void {

@@ -26,9 +26,9 @@ export interface CellStatus {
 export function cellStatus(outDir: string, cells: CellSpec[]): CellStatus {
   const status: CellStatus = { finished: [], failed: [], missing: [] };
   for (const cell of cells) {
-    const found = readResult(outDir, cell);
+    const result = currentResult(outDir, cells, cell);
+    const found = result ? null : readResult(outDir, cell);
     const stale = found ? staleReason(outDir, cells, cell, found) : null;
-    const result = found && !stale ? currentResult(outDir, cells, cell) : null;
     const logFile = taskLogPath(outDir, cell.index);
     const log = fs.existsSync(logFile) ? logFile : null;
     const failedFile = path.join(cellDir(outDir, cell), 'failed.json');
