@@ -11,7 +11,7 @@ import { tf } from '../kernels/tf';
 import { Dataset } from './data';
 import { encodeImages } from './inputs';
 import { EXACT_QLIF_SHOT_ESTIMATE } from './executions';
-import { CellResult, CellSpec, ExperimentDataset, cellDir, currentResult, datasetCache, expandGrid, readExperiment, readResult, selectLearningRate, staleReason, taskLogPath } from './experiment';
+import { CellResult, CellSpec, ExperimentDataset, cellDir, datasetCache, expandGrid, readExperiment, readResult, resultStanding, selectLearningRate, taskLogPath } from './experiment';
 import { lineChart, rasterChart, Series } from './plot';
 import { Rng } from './random';
 import { networkFromCheckpoint } from './train';
@@ -26,9 +26,7 @@ export interface CellStatus {
 export function cellStatus(outDir: string, cells: CellSpec[]): CellStatus {
   const status: CellStatus = { finished: [], failed: [], missing: [] };
   for (const cell of cells) {
-    const result = currentResult(outDir, cells, cell);
-    const found = result ? null : readResult(outDir, cell);
-    const stale = found ? staleReason(outDir, cells, cell, found) : null;
+    const { result, stale } = resultStanding(outDir, cells, cell);
     const logFile = taskLogPath(outDir, cell.index);
     const log = fs.existsSync(logFile) ? logFile : null;
     const failedFile = path.join(cellDir(outDir, cell), 'failed.json');

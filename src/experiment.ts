@@ -282,28 +282,24 @@ export function readResult(outDir: string, cell: Pick<CellSpec, 'id'>): CellResu
 }
 
 /**
- * Why a finished cell's result no longer stands, or null: a tuned final cell trained at an lr that
- * is not the group's selection any more (its tuning grid was extended and another lr won). Such a
- * cell is trained again; its old run is kept aside in the cell's folder.
+ * Whether a cell's result stands. `result`: finished and not stale, else null. `stale`: why a
+ * finished result no longer stands — a tuned final cell trained at an lr that is not its group's
+ * selection any more (its tuning grid was extended and another lr won); such a cell is trained
+ * again, its old run kept aside in the cell's folder. A standing tuned final reports the grid it
+ * won (an extended grid whose selection did not move); while an extended grid's new candidates
+ * are still tuning, it reports the grid it was selected from.
  */
-export function staleReason(outDir: string, cells: CellSpec[], cell: CellSpec, result: CellResult): string | null {
-  if (cell.phase !== 'final' || !cell.tune) return null;
+export function resultStanding(outDir: string, cells: CellSpec[], cell: CellSpec): { result: CellResult | null; stale?: string } {
+  const r = readResult(outDir, cell);
+  if (!r || cell.phase !== 'final' || !cell.tune) return { result: r };
   const sel = selectLearningRate(outDir, cells, cell.group);
-  return sel.lr !== undefined && result.lr !== sel.lr ? `trained at lr ${result.lr}, but ${sel.lr} is selected now` : null;
+  if (sel.lr === undefined) return { result: r };
+  if (sel.lr !== r.lr) return { result: null, stale: `trained at lr ${r.lr}, but ${sel.lr} is selected now` };
+  return { result: { ...r, tunedOver: cell.tune.lr } };
 }
 
-/**
- * The result of a cell that stands (finished, and not stale), or null. A tuned final cell whose
- * selection is complete reports the grid it won (a grid extended after it ran, whose selection did
- * not move); while an extended grid's tuning runs, it reports the grid it was selected from.
- */
-export function currentResult(outDir: string, cells: CellSpec[], cell: CellSpec): CellResult | null {
-  const r = readResult(outDir, cell);
-  if (!r || cell.phase !== 'final' || !cell.tune) return r;
-  const sel = selectLearningRate(outDir, cells, cell.group);
-  if (sel.lr === undefined) return r; // tuning of an extended grid still running: the grid it ran on
-  return sel.lr === r.lr ? { ...r, tunedOver: cell.tune.lr } : null;
-}
+/** The result of a cell that stands (finished, and not stale), or null (`resultStanding`). */
+export const currentResult = (outDir: string, cells: CellSpec[], cell: CellSpec): CellResult | null => resultStanding(outDir, cells, cell).result;
 
 /**
  * The lr of a group: the candidate with the highest validation accuracy averaged over the tuning
