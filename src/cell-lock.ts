@@ -62,6 +62,11 @@ export function staleReason(file: string, staleAfterMs = STALE_AFTER_MS): string
   return null;
 }
 
+/** Whether a live worker holds the lock at `file` (it exists and is not stale). */
+export function lockHeld(file: string, staleAfterMs = STALE_AFTER_MS): boolean {
+  return fs.existsSync(file) && staleReason(file, staleAfterMs) === null;
+}
+
 function startHeartbeat(file: string): Worker {
   const code = `
     const fs = require('fs');

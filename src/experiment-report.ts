@@ -20,19 +20,19 @@ export interface CellStatus {
   finished: { cell: CellSpec; result: CellResult }[];
   failed: { cell: CellSpec; error: string; log: string | null }[];
   /** Not finished and not failed: never started, running, or interrupted. */
-  missing: { cell: CellSpec; log: string | null; running: boolean; stale?: string }[];
+  missing: { cell: CellSpec; log: string | null; running: boolean; stale?: string; waitsFor?: number[] }[];
 }
 
 export function cellStatus(outDir: string, cells: CellSpec[]): CellStatus {
   const status: CellStatus = { finished: [], failed: [], missing: [] };
   for (const cell of cells) {
-    const { result, stale } = resultStanding(outDir, cells, cell);
+    const { result, stale, waitsFor } = resultStanding(outDir, cells, cell);
     const logFile = taskLogPath(outDir, cell.index);
     const log = fs.existsSync(logFile) ? logFile : null;
     const failedFile = path.join(cellDir(outDir, cell), 'failed.json');
     if (result) status.finished.push({ cell, result });
     else if (fs.existsSync(failedFile)) status.failed.push({ cell, error: (JSON.parse(fs.readFileSync(failedFile, 'utf8')) as { error: string }).error, log });
-    else status.missing.push({ cell, log, running: fs.existsSync(path.join(cellDir(outDir, cell), 'lock')), ...(stale ? { stale } : {}) });
+    else status.missing.push({ cell, log, running: fs.existsSync(path.join(cellDir(outDir, cell), 'lock')), ...(stale ? { stale } : {}), ...(waitsFor ? { waitsFor: waitsFor.map((c) => c.index) } : {}) });
   }
   return status;
 }
@@ -180,7 +180,7 @@ function tuningSection(outDir: string, cells: CellSpec[]): string[] {
 function statusSection(status: CellStatus, total: number): string[] {
   const lines = ['', `## Cells: ${status.finished.length} of ${total} finished, ${status.failed.length} failed, ${status.missing.length} missing`];
   if (status.failed.length) lines.push('', 'Failed (rerun them with `sqsnn experiment run --cell K`, or resubmit with `sqsnn experiment slurm … --submit`):', ...status.failed.map((f) => `- cell ${f.cell.index} \`${f.cell.id}\`: ${f.error}${f.log ? ` (log: ${f.log})` : ''}`));
-  if (status.missing.length) lines.push('', 'Missing:', ...status.missing.map((m) => `- cell ${m.cell.index} \`${m.cell.id}\`${m.stale ? ` (stale: ${m.stale}; run it again)` : ''}${m.running ? ' (locked: running, or interrupted)' : ''}${m.log ? ` (log: ${m.log})` : ''}`));
+  if (status.missing.length) lines.push('', 'Missing:', ...status.missing.map((m) => `- cell ${m.cell.index} \`${m.cell.id}\`${m.stale ? ` (stale: ${m.stale}; run it again)` : ''}${m.waitsFor ? ` (waits for tuning cell(s) ${m.waitsFor.join(', ')})` : ''}${m.running ? ' (locked: running, or interrupted)' : ''}${m.log ? ` (log: ${m.log})` : ''}`));
   return lines;
 }
 

@@ -13,7 +13,9 @@
  *   in the numbering, so the two phases are two contiguous ranges (`--phase tune|final`), e.g. two
  *   job arrays where the second depends on the first.
  * - A finished cell leaves result.json and is skipped; a failed one leaves failed.json and is retried
- *   on the next run; an interrupted one resumes from its checkpoint. A per-cell lock
+ *   on the next run; an interrupted one resumes from its checkpoint. A final cell whose tuning is
+ *   unfinished is not run (and not a failure): a worker waits for tuning cells that other workers
+ *   are running, and otherwise names the ones it needs. A per-cell lock
  *   (src/cell-lock.ts) keeps concurrent workers on a shared file system from running a cell twice.
  */
 import * as fs from 'fs';
@@ -21,7 +23,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { sizeHidden } from './budget';
 import { hasCheckpoint } from './checkpoint';
-import { tryLock } from './cell-lock';
+import { lockHeld, tryLock } from './cell-lock';
 import { Dataset, loadDataset } from './data';
 import { executionsPerInference } from './executions';
 import { Encoding, inputFeatures } from './inputs';
@@ -287,13 +289,15 @@ export function readResult(outDir: string, cell: Pick<CellSpec, 'id'>): CellResu
  * selection any more (its tuning grid was extended and another lr won); such a cell is trained
  * again, its old run kept aside in the cell's folder. A standing tuned final reports the grid it
  * won (an extended grid whose selection did not move); while an extended grid's new candidates
- * are still tuning, it reports the grid it was selected from.
+ * are still tuning, it reports the grid it was selected from. `waitsFor`: the tuning cells without
+ * a result that an unfinished tuned final cell needs before it can start.
  */
-export function resultStanding(outDir: string, cells: CellSpec[], cell: CellSpec): { result: CellResult | null; stale?: string } {
+export function resultStanding(outDir: string, cells: CellSpec[], cell: CellSpec): { result: CellResult | null; stale?: string; waitsFor?: CellSpec[] } {
   const r = readResult(outDir, cell);
-  if (!r || cell.phase !== 'final' || !cell.tune) return { result: r };
+  if (cell.phase !== 'final' || !cell.tune) return { result: r };
   const sel = selectLearningRate(outDir, cells, cell.group);
-  if (sel.lr === undefined) return { result: r };
+  if (sel.lr === undefined) return r ? { result: r } : { result: null, waitsFor: sel.unfinished };
+  if (!r) return { result: null };
   if (sel.lr !== r.lr) return { result: null, stale: `trained at lr ${r.lr}, but ${sel.lr} is selected now` };
   return { result: { ...r, tunedOver: cell.tune.lr } };
 }
@@ -380,7 +384,13 @@ export function datasetCache(loadData?: (d: ExperimentDataset) => Dataset): (d: 
   };
 }
 
-type CellOutcome = { status: 'done' | 'ran'; result: CellResult } | { status: 'busy' } | { status: 'stopped' } | { status: 'failed'; error: string };
+type CellOutcome =
+  | { status: 'done' | 'ran'; result: CellResult }
+  | { status: 'busy' }
+  | { status: 'stopped' }
+  | { status: 'failed'; error: string }
+  /** A final cell whose group's tuning cells (`on`) have no result yet: not run, and not a failure. */
+  | { status: 'waiting'; on: CellSpec[] };
 
 interface CellContext {
   outDir: string;
@@ -449,8 +459,9 @@ function setAsideStale(ctx: CellContext, cell: CellSpec, dir: string): void {
 
 /** Run one cell unless it is finished (and not stale) or another worker holds it. */
 async function runCell(cell: CellSpec, ctx: CellContext, onStart: () => void): Promise<CellOutcome> {
-  const done = currentResult(ctx.outDir, ctx.cells, cell);
-  if (done) return { status: 'done', result: done };
+  const standing = resultStanding(ctx.outDir, ctx.cells, cell);
+  if (standing.result) return { status: 'done', result: standing.result };
+  if (standing.waitsFor) return { status: 'waiting', on: standing.waitsFor };
   const dir = cellDir(ctx.outDir, cell);
   fs.mkdirSync(dir, { recursive: true });
   const lock = tryLock(path.join(dir, 'lock'));
@@ -497,6 +508,7 @@ export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts:
   const ctx: CellContext = { outDir, cells, data, onBatch: opts.onBatch, signal: opts.signal };
   const results = new Map<number, CellResult>();
   const failed: { cell: CellSpec; error: string }[] = [];
+  const waiting: { cell: CellSpec; on: CellSpec[] }[] = [];
   const t0 = Date.now();
   let ranSeconds = 0;
   let ran = 0;
@@ -514,6 +526,16 @@ export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts:
         if (out.status === 'busy') {
           busy.push(cell);
           log(`${head}: held by another worker`);
+        } else if (out.status === 'waiting') {
+          const on = out.on.map((c) => c.index).join(', ');
+          // Tuning cells another worker is running will finish: wait for them like a held cell.
+          if (opts.waitForOthers !== false && out.on.some((c) => lockHeld(path.join(cellDir(outDir, c), 'lock')))) {
+            busy.push(cell);
+            log(`${head}: waits for tuning cell(s) ${on}, running elsewhere`);
+          } else {
+            waiting.push({ cell, on: out.on });
+            log(`${head}: not run: its tuning cell(s) ${on} have no result yet`);
+          }
         } else if (out.status === 'failed') {
           failed.push({ cell, error: out.error });
           log(`${head}: FAILED: ${out.error}`);
@@ -537,8 +559,11 @@ export async function runExperiment(cfg: ExperimentConfig, outDir: string, opts:
     const { writeReport } = await import('./experiment-report');
     writeReport(outDir, { data: ctx.data });
   }
-  if (failed.length)
-    throw new ExperimentError(`${failed.length} cell(s) failed: ${failed.map((f) => `${f.cell.index} (${f.cell.id}: ${f.error})`).join('; ')}; details in cells/<id>/failed.json`);
+  const problems: string[] = [];
+  if (failed.length) problems.push(`${failed.length} cell(s) failed: ${failed.map((f) => `${f.cell.index} (${f.cell.id}: ${f.error})`).join('; ')}; details in cells/<id>/failed.json`);
+  if (waiting.length)
+    problems.push(`${waiting.length} final cell(s) not run because their tuning is unfinished: ${waiting.map((w) => `${w.cell.index} (needs ${w.on.map((c) => c.index).join(', ')})`).join('; ')}; run those tuning cells first`);
+  if (problems.length) throw new ExperimentError(problems.join('. '));
   return finishedSoFar(results);
 }
 

@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CellResult, ExperimentConfig, cellDir, currentResult, expandGrid, runExperiment, selectLearningRate } from '../src/experiment';
-import { gridEdgeNote } from '../src/experiment-report';
+import { cellStatus, gridEdgeNote } from '../src/experiment-report';
 import { holdOut } from '../src/validation-split';
 import { tinyDataset } from './experiment-data';
 import { setupBackend } from './helpers';
@@ -81,9 +81,15 @@ test('a tuned grid: final cells wait for tuning, train at the selected lr on all
   const out = tmp();
   const logs: string[] = [];
   const opts = { loadData: tinyDataset, log: (s: string) => logs.push(s), report: false };
-  // Final cells alone cannot run before their group's tuning: they fail, naming the tuning cells.
-  await expect(runExperiment(config, out, { ...opts, select: (c) => c.phase === 'final' && c.model.name === 'SQS' })).rejects.toThrow(/tuning of tiny__SQS__bptt__p1500 is unfinished: cell\(s\) 0, 1, 2, 3/);
-  expect(fs.existsSync(path.join(out, 'cells', 'tiny__SQS__bptt__p1500__s1', 'failed.json'))).toBe(true);
+  // Final cells alone cannot run before their group's tuning: they are not run (not failed), and the
+  // run and the report name the tuning cells they need.
+  await expect(runExperiment(config, out, { ...opts, select: (c) => c.phase === 'final' && c.model.name === 'SQS' })).rejects.toThrow(
+    /2 final cell\(s\) not run because their tuning is unfinished: 4 \(needs 0, 1, 2, 3\); 5 \(needs 0, 1, 2, 3\)/,
+  );
+  expect(fs.existsSync(path.join(out, 'cells', 'tiny__SQS__bptt__p1500__s1', 'failed.json'))).toBe(false);
+  const waiting = cellStatus(out, expandGrid(config)).missing.find((m) => m.cell.id === 'tiny__SQS__bptt__p1500__s1');
+  expect(waiting?.waitsFor).toEqual([0, 1, 2, 3]);
+  expect(logs.some((l) => l.includes('not run: its tuning cell(s) 0, 1, 2, 3 have no result yet'))).toBe(true);
 
   const results = await runExperiment(config, out, { ...opts, report: true });
   expect(results).toHaveLength(8);
@@ -115,6 +121,31 @@ test('a tuned grid: final cells wait for tuning, train at the selected lr on all
   expect(csv).toHaveLength(9);
   // Tuning rows report validation accuracy and leave the test columns empty.
   expect(csv[1]).toMatch(/^tune,tiny,SQS,bptt,1500,1,0.001,\d+,"\d+",60,2,\d+,[\d.]+,,,[\d.]+,tiny__SQS__bptt__p1500__s1__tune-lr0.001,,false$/);
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('a final cell waits for tuning cells another worker is running, then trains at their selection', async () => {
+  const out = tmp();
+  const cells = expandGrid(config);
+  const tuning = cells.filter((c) => c.phase === 'tune');
+  // Another worker (a live lock: this process) holds tuning cell 0; the other three are finished.
+  const writeTune = (c: (typeof tuning)[number], v: number) => {
+    fs.mkdirSync(cellDir(out, c), { recursive: true });
+    fs.writeFileSync(path.join(cellDir(out, c), 'result.json'), JSON.stringify({ id: c.id, phase: 'tune', lr: c.lr, validationAccuracy: v, testAccuracy: 0 }));
+  };
+  for (const c of tuning.slice(1)) writeTune(c, c.lr === 0.05 ? 0.9 : 0.1);
+  fs.mkdirSync(cellDir(out, tuning[0]), { recursive: true });
+  const lockFile = path.join(cellDir(out, tuning[0]), 'lock');
+  fs.writeFileSync(lockFile, JSON.stringify({ host: os.hostname(), pid: process.pid, token: 'other', started: new Date().toISOString() }));
+  const logs: string[] = [];
+  setTimeout(() => {
+    writeTune(tuning[0], 0.1);
+    fs.rmSync(lockFile);
+  }, 300);
+  const results = await runExperiment(config, out, { loadData: tinyDataset, log: (s) => logs.push(s), report: false, pollMs: 50, select: (c) => c.id === 'tiny__SQS__bptt__p1500__s1' });
+  expect(logs.some((l) => l.includes('waits for tuning cell(s) 0, running elsewhere'))).toBe(true);
+  expect(results).toHaveLength(1);
+  expect(results[0]).toMatchObject({ id: 'tiny__SQS__bptt__p1500__s1', lr: 0.05 });
   fs.rmSync(out, { recursive: true, force: true });
 });
 
@@ -170,7 +201,6 @@ test('a tuning grid extended after the finals ran: a final whose lr is no longer
   fs.mkdirSync(cellDir(out, winner), { recursive: true });
   fs.writeFileSync(path.join(cellDir(out, winner), 'result.json'), JSON.stringify({ id: winner.id, phase: 'tune', lr: 0.001, validationAccuracy: 2, testAccuracy: 0 }));
   fs.rmSync(path.join(out, 'experiment.json'));
-  const { cellStatus } = await import('../src/experiment-report');
   const status = cellStatus(out, expandGrid(extended));
   expect(status.missing.map((m) => [m.cell.id, m.stale])).toEqual([[finalId, 'trained at lr 0.05, but 0.001 is selected now']]);
   const again = await runExperiment(extended, out, opts);

@@ -171,7 +171,7 @@ function reportSummary(dir: string): void {
   const status = writeReport(dir);
   out(`${status.finished.length} cells finished, ${status.failed.length} failed, ${status.missing.length} missing; see ${dir}/results.md`);
   for (const f of status.failed) out(`failed: cell ${f.cell.index} ${f.cell.id}: ${f.error}${f.log ? ` (log ${f.log})` : ''}`);
-  for (const m of status.missing) out(`missing: cell ${m.cell.index} ${m.cell.id}${m.stale ? ` (stale: ${m.stale})` : ''}${m.log ? ` (log ${m.log})` : ''}`);
+  for (const m of status.missing) out(`missing: cell ${m.cell.index} ${m.cell.id}${m.stale ? ` (stale: ${m.stale})` : ''}${m.waitsFor ? ` (waits for tuning cell(s) ${m.waitsFor.join(', ')})` : ''}${m.log ? ` (log ${m.log})` : ''}`);
 }
 
 /**
