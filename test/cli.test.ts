@@ -114,6 +114,17 @@ describe('sqsnn train --dataset idx:DIR', () => {
     expect((loadCheckpoint(out).meta.state as { config: TrainConfig }).config.ruleConfig.bptt.surrogate).toBe('pq');
   });
 
+  test("--rule local: the output memory follows the outputs' own shots by the recipe; --output-memory forced restores teacher forcing", async () => {
+    const outputMemoryOf = async (extra: string[]) => {
+      const out = fresh('out');
+      const r = await runCli(['train', '--dataset', `idx:${idxDir}`, ...BASE, '--rule', 'local', '--epochs', '1', '--out', out, ...extra]);
+      expect(r.code).toBe(0);
+      return (loadCheckpoint(out).meta.state as { config: TrainConfig }).config.ruleConfig.local?.outputMemory;
+    };
+    expect(await outputMemoryOf([])).toBe('sampled');
+    expect(await outputMemoryOf(['--output-memory', 'forced'])).toBe('forced');
+  });
+
   test('a --config file can give the whole network', async () => {
     const cfgFile = path.join(fresh('cfg') + '.json');
     fs.writeFileSync(cfgFile, JSON.stringify({ dataset: `idx:${idxDir}`, network: { inputs: 16, layers: [{ neuron: 'sqs', size: 2 }] }, steps: 2, epochs: 1, batch: 12 }));

@@ -98,6 +98,8 @@ describe('θ initialisation', () => {
     expect(sqs.thetaInit).toEqual({ kind: 'normal', mean: 0, std: 0.1 });
     expect(sqs.source).toBe('sqs/bptt');
     expect(recipeFor('sqs', 'local').batch).toBeLessThan(sqs.batch);
+    // The output memory follows the outputs' own shots under the local rule (docs/recipes.md, 1 vs 7).
+    expect(recipeFor('sqs', 'local').local.outputMemory).toBe('sampled');
     expect(recipeFor('unknown-kind', 'bptt').lr).toBeGreaterThan(0);
   });
 });

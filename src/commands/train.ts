@@ -58,6 +58,7 @@ export interface TrainOptions {
   encodingGradient?: 'exact' | 'one-sided';
   baseline?: 'running' | 'batch';
   hiddenSignal?: 'broadcast' | 'flip';
+  outputMemory?: 'forced' | 'sampled';
   lrHalfLife?: number;
   averageHalfLife?: number;
   backend?: string;
@@ -66,7 +67,7 @@ export interface TrainOptions {
 }
 
 /** The hyper-parameters a user may tune (reported as "given" in the recipe line). */
-const TUNING = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logitScale', 'thetaInit', 'config', 'shots', 'spsa', 'spsaEps', 'targetRate', 'offRate', 'balance', 'encodingGradient', 'baseline', 'hiddenSignal', 'lrHalfLife', 'averageHalfLife'];
+const TUNING = ['lr', 'batch', 'optimizer', 'clip', 'surrogate', 'logitScale', 'thetaInit', 'config', 'shots', 'spsa', 'spsaEps', 'targetRate', 'offRate', 'balance', 'encodingGradient', 'baseline', 'hiddenSignal', 'outputMemory', 'lrHalfLife', 'averageHalfLife'];
 /** What `--resume` still takes from the command line (the saved run defines the rest). */
 const RESUME_KEEPS = ['resume', 'out', 'epochs', 'backend', 'quiet', 'json'];
 
@@ -112,6 +113,7 @@ export function trainCommand(): Command {
     .addOption(choiceOption('--encoding-gradient <g>', 'local rule: current derivative where the encoding is off', ['exact', 'one-sided'] as const, { defaultText: d.encodingGradient }))
     .addOption(choiceOption('--baseline <b>', "local rule: hidden neurons' baseline", ['running', 'batch'] as const, { defaultText: d.baseline }))
     .addOption(choiceOption('--hidden-signal <s>', "local rule: hidden neurons' learning signal: the shared ℓ_t − b, or per neuron by re-running the outputs with its spike flipped (docs/model.md §6)", ['broadcast', 'flip'] as const, { defaultText: d.hiddenSignal }))
+    .addOption(choiceOption('--output-memory <m>', "local rule: what the output neurons' memory follows during training: the targets (teacher forcing) or their own shots, as at inference", ['forced', 'sampled'] as const, { defaultText: `the recipe's (src/recipes.ts): sqs/local ${local.local.outputMemory ?? d.outputMemory}` }))
     .addOption(numberOption('--lr-half-life <steps>', 'the learning rate halves every this many optimizer steps (0 = constant)', { min: 0, defaultText: '0' }))
     .addOption(numberOption('--average-half-life <steps>', 'evaluate and keep an exponential moving average of the weights, halving its memory every this many optimizer steps (0 = off)', { min: 0, defaultText: '0' }))
     .addOption(backendOption())
@@ -175,7 +177,7 @@ export function trainConfigFromOptions(o: TrainOptions): TrainConfig {
   };
   const fileRule = file.ruleConfig ?? {};
   const local: Record<string, unknown> = { ...recipe.local, ...(fileRule.local ?? {}) };
-  const localFlags: [keyof TrainOptions, string][] = [['shots', 'shots'], ['spsa', 'spsa'], ['spsaEps', 'spsaEpsilon'], ['targetRate', 'targetRate'], ['offRate', 'offRate'], ['encodingGradient', 'encodingGradient'], ['baseline', 'baseline'], ['hiddenSignal', 'hiddenSignal']];
+  const localFlags: [keyof TrainOptions, string][] = [['shots', 'shots'], ['spsa', 'spsa'], ['spsaEps', 'spsaEpsilon'], ['targetRate', 'targetRate'], ['offRate', 'offRate'], ['encodingGradient', 'encodingGradient'], ['baseline', 'baseline'], ['hiddenSignal', 'hiddenSignal'], ['outputMemory', 'outputMemory']];
   for (const [flag, field] of localFlags) if (o[flag] !== undefined) local[field] = o[flag];
   if (o.balance !== undefined) local.balance = o.balance === 'on';
   return {
