@@ -106,7 +106,7 @@ export const localRuleSchema = z.strictObject({
   offRate: z.number().min(0).max(1).optional().describe(`the same for the other output neurons; default ${d.offRate}`),
   baselineMomentum: z.number().optional().describe(`running-mean momentum of the baseline; default ${d.baselineMomentum}`),
   baseline: z.enum(['running', 'batch']).optional().describe(`hidden neurons' baseline: running mean over batches, or leave-one-out batch mean; default ${d.baseline}`),
-  outputMemory: z.enum(['forced', 'sampled']).optional().describe(`what the output neurons' memory follows: the targets (teacher forcing) or their own shots; default: the recipe's (sampled; the rule alone: ${d.outputMemory})`),
+  outputMemory: z.enum(['forced', 'sampled']).optional().describe(`what the output neurons' memory follows: the targets (teacher forcing) or their own shots; default: the recipe's (src/recipes.ts); the rule alone: ${d.outputMemory}`),
   eligibilityClip: z.number().min(0).optional().describe(`clip each eligibility element to [−c, c] (0 = off); default ${d.eligibilityClip}`),
   hiddenSignal: z.enum(['broadcast', 'flip']).optional().describe(`hidden neurons' learning signal: the broadcast ℓ_t − b, or per neuron by re-running the outputs with its spike flipped; default ${d.hiddenSignal}`),
   encodingGradient: z.enum(['exact', 'one-sided']).optional().describe(`current derivative where the encoding is off; default ${d.encodingGradient}`),
